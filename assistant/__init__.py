@@ -1,0 +1,1 @@
+"""Shopassist chat server: dialogue agent, intent model, handoff, auth and admin API."""

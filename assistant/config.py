@@ -1,0 +1,74 @@
+"""Typed settings for the whole service: one object, read from env vars prefixed SHOPASSIST_."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SHOPASSIST_", env_file=".env", extra="ignore")
+
+    # where things live
+    state_dir: Path = Field(default=REPO_ROOT / ".state", description="built models, indexes, SQLite file")
+    data_dir: Path = Field(default=REPO_ROOT.parent / "shared" / "data", description="public data sets")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in state_dir")
+    chroma_path: Path | None = Field(default=None, description="embedded Chroma folder; default state_dir/chroma")
+    chroma_url: str | None = Field(default=None, description="http://host:port of a Chroma server (scale-out)")
+    redis_url: str | None = Field(default=None, description="redis://... for the message bus; None = in-process")
+    catalogue: str = Field(default="amazon_office", description="data set folder used as the demo shop")
+
+    # serving
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secret_key: str = Field(default="change-me-in-production", description="signs session and agent tokens")
+    agent_token_ttl_s: int = 8 * 3600
+    max_message_chars: int = 2000
+    max_frame_bytes: int = 16_384
+
+    # intent model and fallback policy (the trained model card may override the thresholds)
+    intent_model_dir: Path | None = Field(default=None, description="default state_dir/intent_model")
+    intent_threshold: float | None = Field(default=None, description="override the calibrated threshold")
+    intent_margin: float | None = Field(default=None, description="override the calibrated top1-top2 margin")
+    intent_batch_window_ms: float = 3.0
+    intent_max_batch: int = 32
+    intent_use_onnx: bool = True
+
+    # retrieval and recommendations
+    faq_top_k: int = 3
+    faq_min_score: float = 0.35
+    product_top_k: int = 4
+    recs_k: int = 4
+    recs_diversity: float = 0.2
+
+    # handoff
+    handoff_after_fallbacks: int = 2
+
+    # optional LLM (off by default; never required)
+    llm_backend: str | None = Field(default=None, description="'fake' for tests or an import path")
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.state_dir / 'shop.db'}"
+
+    @property
+    def resolved_chroma_path(self) -> Path:
+        return self.chroma_path or self.state_dir / "chroma"
+
+    @property
+    def resolved_intent_model_dir(self) -> Path:
+        return self.intent_model_dir or self.state_dir / "intent_model"
+
+    @property
+    def recs_model_path(self) -> Path:
+        return self.state_dir / "recommender.npz"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

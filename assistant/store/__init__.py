@@ -1,0 +1,1 @@
+"""The SQL store: ORM models, engines and sessions, schema upgrades."""

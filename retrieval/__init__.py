@@ -1,0 +1,1 @@
+"""Retrieval: local MiniLM embeddings, Chroma collections for FAQ and products, indexing and search."""

