@@ -1,0 +1,1 @@
+"""Shopper chat: wire protocol, conversation store, message bus and the websocket endpoint."""

@@ -1,0 +1,110 @@
+"""The chat wire protocol: client and server frames of /ws/chat and /ws/agent as pydantic models."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, TypeAdapter
+
+# ---------- client -> server ----------
+
+
+class MessageFrame(BaseModel):
+    type: Literal["message"]
+    text: str
+    client_msg_id: str = Field(min_length=1, max_length=100)
+
+
+class EventFrame(BaseModel):
+    type: Literal["event"]
+    kind: Literal["view", "click", "add_to_cart", "purchase"]
+    item_id: int
+
+
+class ResumeFrame(BaseModel):
+    type: Literal["resume"]
+    after_seq: int = Field(ge=0)
+
+
+class TypingFrame(BaseModel):
+    type: Literal["typing"]
+    active: bool = True
+
+
+class HandoffRequestFrame(BaseModel):
+    """The widget's "talk to a human" button."""
+
+    type: Literal["handoff_request"]
+
+
+class LeaveMessageFrame(BaseModel):
+    """A message left for later when no agent is online."""
+
+    type: Literal["leave_message"]
+    text: str
+    contact: str = Field(default="", max_length=200)
+
+
+ClientFrame = Annotated[
+    MessageFrame | EventFrame | ResumeFrame | TypingFrame | HandoffRequestFrame | LeaveMessageFrame,
+    Field(discriminator="type"),
+]
+client_frame_adapter: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
+
+
+# ---------- server -> client ----------
+
+
+class ItemCard(BaseModel):
+    item_id: int
+    title: str
+    price: float
+    score: float
+    reason: str
+
+
+class AckFrame(BaseModel):
+    type: Literal["ack"] = "ack"
+    client_msg_id: str
+    seq: int
+
+
+class ReplyFrame(BaseModel):
+    """A stored message of the bot (or agent / system) as replayed to the shopper."""
+
+    type: Literal["reply"] = "reply"
+    seq: int
+    author: Literal["bot", "agent", "system", "shopper"] = "bot"
+    author_name: str = "Assistant"
+    text: str
+    intent: str | None = None
+    confidence: float | None = None
+    handoff: bool = False
+    faq_ids: list[int] = Field(default_factory=list)
+    items: list[ItemCard] = Field(default_factory=list)
+    # the bot's full reading (alternatives, secondary intent, route) for the agent console
+    reading: dict[str, Any] | None = None
+    client_msg_id: str | None = None
+    at: str | None = None
+
+
+class ErrorFrame(BaseModel):
+    type: Literal["error"] = "error"
+    code: str
+    detail: str
+
+
+class StatusFrame(BaseModel):
+    """The session's state changed (handoff, claimed, released, closed)."""
+
+    type: Literal["status"] = "status"
+    state: str
+    queue_position: int | None = None
+    agents_online: int | None = None
+    agent_name: str | None = None
+
+
+class TypingNotice(BaseModel):
+    type: Literal["typing"] = "typing"
+    author: Literal["bot", "agent", "shopper"]
+    active: bool = True
