@@ -1,0 +1,49 @@
+"""Item look-ups for reply cards (title, price, stock) from the SQL store."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from assistant.store.models import Item, Order, OrderLine
+
+
+@dataclass(frozen=True)
+class ItemInfo:
+    item_id: int
+    title: str
+    price: float
+    stock: int
+
+
+class Catalog:
+    def __init__(self, sessions: async_sessionmaker) -> None:
+        self._sessions = sessions
+
+    async def items(self, item_ids: Sequence[int]) -> dict[int, ItemInfo]:
+        if not item_ids:
+            return {}
+        async with self._sessions() as db:
+            rows = await db.execute(
+                select(Item.id, Item.title, Item.price, Item.stock).where(Item.id.in_(list(item_ids)))
+            )
+            return {r.id: ItemInfo(r.id, r.title, r.price, r.stock) for r in rows}
+
+    async def exists(self, item_id: int) -> bool:
+        async with self._sessions() as db:
+            return await db.get(Item, item_id) is not None
+
+    async def purchased_items(self, customer_id: str, n: int = 20) -> list[int]:
+        """The customer's most recent purchases, oldest first (the recommender's history)."""
+        async with self._sessions() as db:
+            rows = await db.scalars(
+                select(OrderLine.item_id)
+                .join(Order, Order.id == OrderLine.order_id)
+                .where(Order.customer_id == customer_id)
+                .order_by(Order.created_at.desc(), OrderLine.id.desc())
+                .limit(n)
+            )
+            return list(reversed(list(rows)))

@@ -1,0 +1,1 @@
+"""HTTP routes by domain: shopper sessions, agent console, admin."""

@@ -1,0 +1,33 @@
+"""Shared route dependencies: the runtime, a DB session, the current shopper session or agent."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from assistant.runtime import Runtime
+from assistant.security import TokenError, read_session_token
+
+bearer = HTTPBearer(auto_error=False)
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+async def get_db(rt: Runtime = Depends(get_runtime)) -> AsyncIterator[AsyncSession]:
+    async with rt.sessions() as db:
+        yield db
+
+
+def shopper_session_id(
+    creds: HTTPAuthorizationCredentials | None = Depends(bearer), rt: Runtime = Depends(get_runtime)
+) -> str:
+    """The chat session a shopper token opens (401 when missing, forged or not a shopper token)."""
+    try:
+        return read_session_token(rt.settings.secret_key, creds.credentials if creds else None)
+    except TokenError as e:
+        raise HTTPException(401, str(e)) from e

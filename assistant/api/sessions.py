@@ -1,0 +1,72 @@
+"""Shopper routes: start a chat session (anonymous or as a demo customer), read its transcript."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from assistant.api.deps import get_db, get_runtime, shopper_session_id
+from assistant.runtime import Runtime
+from assistant.security import issue_session_token
+from assistant.store.models import Customer, Order
+
+router = APIRouter(prefix="/api", tags=["shopper"])
+
+
+class SessionRequest(BaseModel):
+    customer_id: str | None = Field(default=None, max_length=64)
+
+
+class SessionCreated(BaseModel):
+    session_id: str
+    token: str
+    customer_id: str | None = None
+    customer_name: str | None = None
+
+
+class DemoCustomer(BaseModel):
+    id: str
+    name: str
+    orders: int
+
+
+@router.post("/sessions", response_model=SessionCreated)
+async def start_session(body: SessionRequest | None = None, rt: Runtime = Depends(get_runtime),
+                        db: AsyncSession = Depends(get_db)) -> SessionCreated:
+    customer_id = body.customer_id if body else None
+    name = None
+    if customer_id:
+        customer = await db.get(Customer, customer_id)
+        if customer is None:
+            raise HTTPException(404, f"unknown customer {customer_id!r}")
+        name = customer.name
+    chat = await rt.chat.store.create_session(customer_id, variant=_variant_for_new_session())
+    return SessionCreated(session_id=chat.id, token=issue_session_token(rt.settings.secret_key, chat.id),
+                          customer_id=customer_id, customer_name=name)
+
+
+def _variant_for_new_session() -> str:
+    return "A"
+
+
+@router.get("/sessions/{session_id}/transcript")
+async def transcript(session_id: str, token_session: str = Depends(shopper_session_id),
+                     rt: Runtime = Depends(get_runtime)) -> list[dict]:
+    if token_session != session_id:
+        raise HTTPException(403, "this token opens another session")
+    return await rt.chat.replay(session_id, 0)
+
+
+@router.get("/demo/customers", response_model=list[DemoCustomer])
+async def demo_customers(db: AsyncSession = Depends(get_db), limit: int = 8) -> list[DemoCustomer]:
+    """A few demo shoppers with orders, for the demo page's sign-in."""
+    rows = await db.execute(
+        select(Customer.id, Customer.name, func.count(Order.id).label("n"))
+        .join(Order, Order.customer_id == Customer.id)
+        .group_by(Customer.id, Customer.name)
+        .order_by(func.count(Order.id).desc(), Customer.id)
+        .limit(min(max(limit, 1), 50))
+    )
+    return [DemoCustomer(id=r.id, name=r.name, orders=r.n) for r in rows]

@@ -1,0 +1,55 @@
+"""The FastAPI application: routes, websockets, static web pages, metrics; components built at start-up."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, Response
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from assistant.api import sessions
+from assistant.chat import socket as chat_socket
+from assistant.config import REPO_ROOT, Settings, get_settings
+from assistant.runtime import build_runtime
+
+WEB_DIR = REPO_ROOT / "web"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.runtime = await build_runtime(settings)
+        try:
+            yield
+        finally:
+            await app.state.runtime.close()
+
+    app = FastAPI(title="Shopassist", version="0.1.0", lifespan=lifespan)
+    app.include_router(sessions.router)
+    app.include_router(chat_socket.router)
+
+    @app.get("/healthz")
+    async def healthz() -> dict:
+        return {"ok": True}
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    _mount_web(app, WEB_DIR)
+    return app
+
+
+def _mount_web(app: FastAPI, web: Path) -> None:
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(web / "index.html")
+
+    for sub in ("widget", "agent", "admin"):
+        (web / sub).mkdir(parents=True, exist_ok=True)
+        app.mount(f"/{sub}", StaticFiles(directory=web / sub, html=True), name=sub)

@@ -1,0 +1,134 @@
+"""ConversationStore: chat sessions and their messages in SQL, with per-session seq and idempotent appends."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from assistant.store.models import Author, ChatSession, Message, SessionState, utcnow
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    message_id: int
+    seq: int
+    created: bool  # False when the client_msg_id was seen before (a retry)
+
+
+class ConversationStore:
+    def __init__(self, sessions: async_sessionmaker) -> None:
+        self._sessions = sessions
+
+    async def create_session(self, customer_id: str | None, variant: str = "A") -> ChatSession:
+        chat = ChatSession(id=uuid.uuid4().hex, customer_id=customer_id, variant=variant)
+        async with self._sessions() as db:
+            db.add(chat)
+            await db.commit()
+        return chat
+
+    async def get_session(self, session_id: str) -> ChatSession | None:
+        async with self._sessions() as db:
+            return await db.get(ChatSession, session_id)
+
+    async def append(
+        self,
+        session_id: str,
+        author: Author,
+        text: str,
+        *,
+        client_msg_id: str | None = None,
+        payload: dict[str, Any] | None = None,
+        agent_id: int | None = None,
+    ) -> StoredMessage:
+        """Store a message with the session's next seq; a repeated client_msg_id returns the first one."""
+        if client_msg_id is not None:
+            existing = await self._by_client_id(session_id, client_msg_id)
+            if existing is not None:
+                return existing
+        async with self._sessions() as db:
+            try:
+                # the counter row is the per-session lock: concurrent writers get distinct seqs
+                seq = (
+                    await db.execute(
+                        update(ChatSession)
+                        .where(ChatSession.id == session_id)
+                        .values(last_seq=ChatSession.last_seq + 1, updated_at=utcnow())
+                        .returning(ChatSession.last_seq)
+                    )
+                ).scalar_one()
+                msg = Message(session_id=session_id, seq=seq, author=author, text=text,
+                              client_msg_id=client_msg_id, payload=payload, agent_id=agent_id)
+                db.add(msg)
+                await db.commit()
+                return StoredMessage(msg.id, seq, True)
+            except IntegrityError:
+                await db.rollback()
+                if client_msg_id is None:
+                    raise
+        existing = await self._by_client_id(session_id, client_msg_id)
+        assert existing is not None
+        return existing
+
+    async def _by_client_id(self, session_id: str, client_msg_id: str) -> StoredMessage | None:
+        async with self._sessions() as db:
+            row = (
+                await db.execute(
+                    select(Message.id, Message.seq).where(
+                        Message.session_id == session_id, Message.client_msg_id == client_msg_id
+                    )
+                )
+            ).first()
+        return StoredMessage(row.id, row.seq, False) if row else None
+
+    async def messages_after(self, session_id: str, after_seq: int, limit: int = 1000) -> list[Message]:
+        async with self._sessions() as db:
+            rows = await db.scalars(
+                select(Message)
+                .where(Message.session_id == session_id, Message.seq > after_seq)
+                .order_by(Message.seq)
+                .limit(limit)
+            )
+            return list(rows)
+
+    async def last_messages(self, session_id: str, n: int) -> list[Message]:
+        async with self._sessions() as db:
+            rows = await db.scalars(
+                select(Message).where(Message.session_id == session_id).order_by(Message.seq.desc()).limit(n)
+            )
+            return list(reversed(list(rows)))
+
+    async def update_session(self, session_id: str, **values: Any) -> None:
+        async with self._sessions() as db:
+            await db.execute(
+                update(ChatSession).where(ChatSession.id == session_id).values(updated_at=utcnow(), **values)
+            )
+            await db.commit()
+
+    async def request_handoff(self, session_id: str, reason: str) -> bool:
+        """Put a bot session in the queue; False when it already waits, is with an agent or closed."""
+        async with self._sessions() as db:
+            res = await db.execute(
+                update(ChatSession)
+                .where(ChatSession.id == session_id, ChatSession.state == SessionState.BOT)
+                .values(state=SessionState.WAITING, handoff_reason=reason, waiting_since=utcnow(),
+                        updated_at=utcnow(), pending=None)
+            )
+            await db.commit()
+            return res.rowcount == 1
+
+    async def queue_position(self, session_id: str) -> int | None:
+        async with self._sessions() as db:
+            chat = await db.get(ChatSession, session_id)
+            if chat is None or chat.state != SessionState.WAITING:
+                return None
+            ahead = await db.scalar(
+                select(func.count()).where(
+                    ChatSession.state == SessionState.WAITING, ChatSession.waiting_since < chat.waiting_since
+                )
+            )
+            return int(ahead or 0) + 1

@@ -1,0 +1,176 @@
+"""ChatService: what happens to each shopper frame: store first, then answer with the dialogue graph.
+
+The socket layer (assistant/chat/socket.py) only parses frames and forwards the results; this module
+holds the rules: ack after commit, idempotent retries, bot silence in handed-off sessions, handoff,
+behaviour events feeding the recommender at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from assistant import metrics
+from assistant.agent.catalog import Catalog
+from assistant.agent.toolbox import Swappable
+from assistant.chat.bus import AGENTS_CHANNEL, MessageBus, session_channel
+from assistant.chat.conversations import ConversationStore
+from assistant.chat.protocol import AckFrame, ErrorFrame, ReplyFrame, StatusFrame, TypingNotice
+from assistant.store.models import (
+    Author,
+    BehaviourEvent,
+    ChatSession,
+    LeftMessage,
+    Message,
+    RecExposure,
+    SessionState,
+)
+
+log = logging.getLogger(__name__)
+
+
+class FrameRefused(Exception):
+    """A client frame that is refused with an error frame (the connection stays usable)."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.frame = ErrorFrame(code=code, detail=detail)
+
+
+def reply_frame(msg: Message) -> dict[str, Any]:
+    """A stored message as the frame the shopper sees (the same on first send and on resume)."""
+    payload = dict(msg.payload or {})
+    payload.update(seq=msg.seq, author=msg.author, text=msg.text, at=msg.created_at.isoformat() + "Z")
+    if msg.author == Author.SHOPPER:
+        payload.setdefault("author_name", "You")
+        payload["client_msg_id"] = msg.client_msg_id
+    return ReplyFrame.model_validate(payload).model_dump()
+
+
+class ChatService:
+    def __init__(self, *, store: ConversationStore, bus: MessageBus, graph: Any, catalog: Catalog,
+                 sessions: async_sessionmaker, recommender: Swappable, max_chars: int,
+                 agents_online: Any = None) -> None:
+        self.store = store
+        self.bus = bus
+        self.graph = graph
+        self.catalog = catalog
+        self._sessions = sessions
+        self._recommender = recommender
+        self._max_chars = max_chars
+        # callable returning how many agents are connected (the agent console registers itself)
+        self._agents_online = agents_online or (lambda: 0)
+
+    # ---- shopper message ----
+    async def accept_message(self, chat: ChatSession, text: str, client_msg_id: str) -> tuple[AckFrame, bool]:
+        """Validate and store; returns the ack and whether the message is new (False for a retry)."""
+        if len(text) > self._max_chars:
+            raise FrameRefused("too_long", f"text is over {self._max_chars} characters")
+        if not text.strip():
+            raise FrameRefused("empty", "text is empty")
+        if chat.state == SessionState.CLOSED:
+            raise FrameRefused("closed", "this conversation is closed; start a new one")
+        stored = await self.store.append(chat.id, Author.SHOPPER, text, client_msg_id=client_msg_id)
+        if stored.created:
+            metrics.MESSAGES.labels("shopper").inc()
+            msg = (await self.store.messages_after(chat.id, stored.seq - 1, limit=1))[0]
+            await self.bus.publish(session_channel(chat.id), reply_frame(msg))
+        return AckFrame(client_msg_id=client_msg_id, seq=stored.seq), stored.created
+
+    async def answer(self, session_id: str, text: str) -> None:
+        """Run the dialogue graph for a stored shopper message, store the reply, then publish it."""
+        chat = await self.store.get_session(session_id)
+        if chat is None or chat.state != SessionState.BOT:
+            return  # a person has (or will have) the conversation: the bot stays silent
+        started = time.perf_counter()
+        await self.bus.publish(session_channel(session_id), TypingNotice(author="bot").model_dump())
+        state = await self.graph.ainvoke({
+            "session_id": session_id, "customer_id": chat.customer_id, "text": text,
+            "pending": chat.pending, "fallback_streak": chat.fallback_streak,
+        })
+        await self._store_reply(chat, state)
+        metrics.ANSWER_LATENCY.observe(time.perf_counter() - started)
+
+    async def _store_reply(self, chat: ChatSession, state: dict[str, Any]) -> None:
+        reading = state["reading"]
+        metrics.INTENTS.labels(reading["intent"]).inc()
+        if reading.get("fallback"):
+            metrics.FALLBACKS.inc()
+        payload = {
+            "intent": reading["intent"], "confidence": round(float(reading["confidence"]), 4),
+            "handoff": bool(state.get("handoff")), "faq_ids": state.get("faq_ids", []),
+            "items": state.get("items", []), "author_name": "Assistant",
+            "reading": {**reading, "route": state["route"], "faq_ids": state.get("faq_ids", []),
+                        "items": [i["item_id"] for i in state.get("items", [])]},
+        }
+        stored = await self.store.append(chat.id, Author.BOT, state["reply"], payload=payload)
+        metrics.MESSAGES.labels("bot").inc()
+        out_of_scope = state["route"] == "out_of_scope"
+        await self.store.update_session(
+            chat.id, pending=state.get("next_pending"),
+            fallback_streak=(chat.fallback_streak + 1) if out_of_scope else 0,
+        )
+        if state.get("items"):
+            await self._log_exposures(chat, [i["item_id"] for i in state["items"]])
+        msg = (await self.store.messages_after(chat.id, stored.seq - 1, limit=1))[0]
+        await self.bus.publish(session_channel(chat.id), reply_frame(msg))
+        if state.get("handoff"):
+            await self.hand_off(chat.id, state.get("handoff_reason") or "requested")
+
+    async def _log_exposures(self, chat: ChatSession, item_ids: list[int]) -> None:
+        async with self._sessions() as db:
+            db.add_all([RecExposure(session_id=chat.id, variant=chat.variant, item_id=i) for i in item_ids])
+            await db.commit()
+        metrics.REC_EXPOSURES.labels(chat.variant).inc(len(item_ids))
+
+    # ---- handoff ----
+    async def hand_off(self, session_id: str, reason: str) -> None:
+        if not await self.store.request_handoff(session_id, reason):
+            return
+        metrics.HANDOFFS.labels(reason).inc()
+        position = await self.store.queue_position(session_id)
+        online = int(self._agents_online())
+        await self.bus.publish(session_channel(session_id), StatusFrame(
+            state=SessionState.WAITING, queue_position=position, agents_online=online).model_dump())
+        await self.bus.publish(AGENTS_CHANNEL, {"type": "queue_changed", "session_id": session_id})
+
+    async def request_handoff(self, chat: ChatSession) -> None:
+        """The widget's "talk to a human" button."""
+        if chat.state == SessionState.BOT:
+            stored = await self.store.append(chat.id, Author.SYSTEM, "You asked to talk to a person.",
+                                             payload={"handoff": True, "author_name": "Assistant"})
+            msg = (await self.store.messages_after(chat.id, stored.seq - 1, limit=1))[0]
+            await self.bus.publish(session_channel(chat.id), reply_frame(msg))
+        await self.hand_off(chat.id, "requested")
+
+    async def leave_message(self, chat: ChatSession, text: str, contact: str) -> dict[str, Any]:
+        if not text.strip():
+            raise FrameRefused("empty", "text is empty")
+        if len(text) > self._max_chars:
+            raise FrameRefused("too_long", f"text is over {self._max_chars} characters")
+        async with self._sessions() as db:
+            left = LeftMessage(session_id=chat.id, contact=contact, text=text)
+            db.add(left)
+            await db.commit()
+        return {"type": "message_left", "id": left.id}
+
+    # ---- behaviour events ----
+    async def record_event(self, chat: ChatSession, kind: str, item_id: int) -> dict[str, Any]:
+        if not await self.catalog.exists(item_id):
+            raise FrameRefused("unknown_item", f"no item with id {item_id}")
+        async with self._sessions() as db:
+            db.add(BehaviourEvent(customer_id=chat.customer_id, session_id=chat.id, item_id=item_id, kind=kind))
+            await db.commit()
+        metrics.REC_EVENTS.labels(kind).inc()
+        rec = self._recommender.current
+        if rec is not None:
+            # the profile changes now: the very next suggestion reflects this event
+            await asyncio.to_thread(rec.observe, chat.customer_id or chat.id, item_id, kind)
+        return {"type": "event_ack", "kind": kind, "item_id": item_id}
+
+    async def replay(self, session_id: str, after_seq: int) -> list[dict[str, Any]]:
+        return [reply_frame(m) for m in await self.store.messages_after(session_id, after_seq)]

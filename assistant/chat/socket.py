@@ -1,0 +1,141 @@
+"""The shopper websocket /ws/chat: parse frames, hand them to ChatService, forward bus frames."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from contextlib import suppress
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import ValidationError
+
+from assistant import metrics
+from assistant.chat.bus import session_channel
+from assistant.chat.protocol import (
+    ErrorFrame,
+    EventFrame,
+    HandoffRequestFrame,
+    LeaveMessageFrame,
+    MessageFrame,
+    ResumeFrame,
+    TypingFrame,
+    TypingNotice,
+    client_frame_adapter,
+)
+from assistant.chat.service import ChatService, FrameRefused
+from assistant.security import TokenError, read_session_token
+from assistant.store.models import SessionState
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_UNKNOWN_SESSION = 4404
+
+
+class FrameSender:
+    """Serialises sends from the reader (acks, errors) and the bus forwarder (replies)."""
+
+    def __init__(self, ws: WebSocket) -> None:
+        self._ws = ws
+        self._lock = asyncio.Lock()
+
+    async def send(self, frame: dict[str, Any] | Any) -> None:
+        data = frame if isinstance(frame, dict) else frame.model_dump()
+        async with self._lock:
+            await self._ws.send_text(json.dumps(data))
+
+
+def parse_client_frame(raw: str, max_bytes: int):
+    if len(raw.encode()) > max_bytes:
+        raise FrameRefused("frame_too_large", f"frames are limited to {max_bytes} bytes")
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise FrameRefused("bad_json", f"not JSON: {e.msg}") from e
+    try:
+        return client_frame_adapter.validate_python(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "frame"
+        raise FrameRefused("bad_frame", f"{where}: {first['msg']}") from e
+
+
+@router.websocket("/ws/chat")
+async def chat_socket(ws: WebSocket, session_id: str = "", token: str = "") -> None:
+    rt = ws.app.state.runtime
+    await ws.accept()
+    try:
+        if read_session_token(rt.settings.secret_key, token) != session_id:
+            raise TokenError("token is for another session")
+    except TokenError as e:
+        await ws.close(code=CLOSE_UNAUTHORIZED, reason=str(e))
+        return
+    chat = await rt.chat.store.get_session(session_id)
+    if chat is None:
+        await ws.close(code=CLOSE_UNKNOWN_SESSION, reason="unknown session")
+        return
+    sender = FrameSender(ws)
+    async with rt.bus.subscribe(session_channel(session_id)) as frames:
+        forward = asyncio.create_task(_forward(frames, sender))
+        try:
+            await _read_frames(ws, sender, rt.chat, session_id, rt.settings.max_frame_bytes)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            forward.cancel()
+            with suppress(asyncio.CancelledError, Exception):
+                await forward
+
+
+async def _forward(frames, sender: FrameSender) -> None:
+    async for frame in frames:
+        if frame.get("author") == "shopper":
+            continue  # the shopper's own messages and typing are for the agent; the shopper has the ack
+        try:
+            await sender.send(frame)
+        except Exception:  # the socket is gone; the reader notices and ends the connection
+            return
+
+
+async def _read_frames(ws: WebSocket, sender: FrameSender, chat_service: ChatService, session_id: str,
+                       max_bytes: int) -> None:
+    while True:
+        raw = await ws.receive_text()
+        try:
+            frame = parse_client_frame(raw, max_bytes)
+            await _handle(frame, sender, chat_service, session_id)
+        except FrameRefused as refused:
+            metrics.BAD_FRAMES.labels(refused.frame.code).inc()
+            await sender.send(refused.frame)
+        except WebSocketDisconnect:
+            raise
+        except Exception:
+            log.exception("frame failed in session %s", session_id)
+            await sender.send(ErrorFrame(code="internal", detail="the server failed on this frame; "
+                                         "nothing already stored was lost"))
+
+
+async def _handle(frame, sender: FrameSender, chat_service: ChatService, session_id: str) -> None:
+    chat = await chat_service.store.get_session(session_id)
+    match frame:
+        case MessageFrame():
+            ack, is_new = await chat_service.accept_message(chat, frame.text, frame.client_msg_id)
+            await sender.send(ack)
+            if is_new:
+                await chat_service.answer(session_id, frame.text)
+        case EventFrame():
+            await sender.send(await chat_service.record_event(chat, frame.kind, frame.item_id))
+        case ResumeFrame():
+            for replayed in await chat_service.replay(session_id, frame.after_seq):
+                await sender.send(replayed)
+        case TypingFrame():
+            if chat.state == SessionState.WITH_AGENT:
+                await chat_service.bus.publish(session_channel(session_id),
+                                               TypingNotice(author="shopper", active=frame.active).model_dump())
+        case HandoffRequestFrame():
+            await chat_service.request_handoff(chat)
+        case LeaveMessageFrame():
+            await sender.send(await chat_service.leave_message(chat, frame.text, frame.contact))

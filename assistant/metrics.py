@@ -1,0 +1,17 @@
+"""Prometheus metrics of the chat: messages, intents, handoffs, answer latency, recommendation clicks."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+MESSAGES = Counter("shopassist_messages_total", "Stored chat messages", ["author"])
+INTENTS = Counter("shopassist_intents_total", "Classified shopper messages", ["intent"])
+FALLBACKS = Counter("shopassist_fallbacks_total", "Messages the intent model was not confident about")
+HANDOFFS = Counter("shopassist_handoffs_total", "Sessions handed to a human", ["reason"])
+ANSWER_LATENCY = Histogram(
+    "shopassist_answer_seconds", "Time from a stored shopper message to the stored reply",
+    buckets=(0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5),
+)
+REC_EXPOSURES = Counter("shopassist_rec_exposures_total", "Item cards shown", ["variant"])
+REC_EVENTS = Counter("shopassist_behaviour_events_total", "Behaviour events from the widget", ["kind"])
+BAD_FRAMES = Counter("shopassist_bad_frames_total", "Refused client frames", ["code"])

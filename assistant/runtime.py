@@ -1,0 +1,134 @@
+"""Runtime: builds and holds the server's components (store, bus, indexes, models, graph) from Settings."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from assistant.agent.catalog import Catalog
+from assistant.agent.graph import build_dialogue_graph
+from assistant.agent.order_tools import OrderTools
+from assistant.agent.toolbox import Swappable, Toolbox
+from assistant.chat.bus import MessageBus, make_bus
+from assistant.chat.conversations import ConversationStore
+from assistant.chat.service import ChatService
+from assistant.config import Settings
+from assistant.store.database import async_session_factory, make_async_engine, upgrade_schema
+from assistant.store.models import FaqEntry
+from retrieval.chroma_store import MiniLMEmbeddingFunction, make_chroma_client
+from retrieval.embeddings import get_embedder
+from retrieval.faq_index import FaqDocument, FaqIndex
+from retrieval.product_index import ProductIndex
+
+log = logging.getLogger(__name__)
+
+
+class SetupMissing(RuntimeError):
+    """A built artefact the server needs is absent: run `shopassist setup`."""
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker
+    bus: MessageBus
+    faq: FaqIndex
+    products: ProductIndex
+    intent_service: Any
+    toolbox: Toolbox
+    chat: ChatService
+    recommender: Swappable
+    agents_online: dict[int, int] = field(default_factory=dict)  # agent id -> open sockets
+
+    async def close(self) -> None:
+        close = getattr(self.intent_service, "close", None)
+        if close is not None:
+            result = close()
+            if asyncio.iscoroutine(result):
+                await result
+        await self.bus.close()
+        await self.engine.dispose()
+
+
+def load_intent_service(settings: Settings):
+    from assistant.intent.classifier import IntentClassifier
+    from assistant.intent.service import IntentService
+
+    model_dir = settings.resolved_intent_model_dir
+    if not (model_dir / "config.json").exists() and not any(model_dir.glob("*.onnx")):
+        raise SetupMissing(f"no intent model in {model_dir}: run `shopassist setup` first")
+    classifier = IntentClassifier.from_settings(settings)
+    return IntentService(classifier, window_ms=settings.intent_batch_window_ms,
+                         max_batch=settings.intent_max_batch)
+
+
+def load_recommender(settings: Settings):
+    if not settings.recs_model_path.exists():
+        log.warning("no recommender model at %s; suggestions fall back to product search",
+                    settings.recs_model_path)
+        return None
+    from recommender.service import Recommender
+
+    return Recommender.load(settings.recs_model_path, embed=get_embedder().encode)
+
+
+async def sync_faq_index(sessions: async_sessionmaker, faq: FaqIndex) -> None:
+    """Make the FAQ collection hold exactly the SQL entries (repairs a crash between the two writes)."""
+    async with sessions() as db:
+        entries = list(await db.scalars(select(FaqEntry)))
+    sql_ids = {e.id for e in entries}
+    stale = await asyncio.to_thread(faq.ids)
+    await asyncio.to_thread(faq.delete, stale - sql_ids)
+    await asyncio.to_thread(faq.upsert, [FaqDocument(e.id, e.question, e.answer, tuple(e.intents or ()))
+                                         for e in entries if e.id not in stale])
+
+
+async def build_runtime(settings: Settings) -> Runtime:
+    await asyncio.to_thread(upgrade_schema, settings.resolved_database_url)
+    engine = make_async_engine(settings.resolved_database_url)
+    sessions = async_session_factory(engine)
+    chroma = make_chroma_client(settings.resolved_chroma_path, settings.chroma_url)
+    ef = MiniLMEmbeddingFunction(get_embedder())
+    faq, products = FaqIndex(chroma, ef), ProductIndex(chroma, ef)
+    await sync_faq_index(sessions, faq)
+    intent_service = load_intent_service(settings)
+    start = getattr(intent_service, "start", None)
+    if start is not None:
+        result = start()
+        if asyncio.iscoroutine(result):
+            await result
+    recommender = Swappable(await asyncio.to_thread(load_recommender, settings))
+    catalog = Catalog(sessions)
+    toolbox = Toolbox(settings=settings, intents=intent_service, faq=faq, products=products,
+                      orders=OrderTools(sessions), catalog=catalog, recommender=recommender,
+                      llm=make_llm(settings))
+    bus = make_bus(settings.redis_url)
+    runtime = Runtime(settings=settings, engine=engine, sessions=sessions, bus=bus, faq=faq,
+                      products=products, intent_service=intent_service, toolbox=toolbox,
+                      chat=None, recommender=recommender)  # type: ignore[arg-type]
+    runtime.chat = ChatService(
+        store=ConversationStore(sessions), bus=bus, graph=build_dialogue_graph(toolbox), catalog=catalog,
+        sessions=sessions, recommender=recommender, max_chars=settings.max_message_chars,
+        agents_online=lambda: sum(1 for n in runtime.agents_online.values() if n > 0),
+    )
+    return runtime
+
+
+def make_llm(settings: Settings):
+    """An optional LangChain chat model; None (the default) composes answers from retrieved text only."""
+    if not settings.llm_backend:
+        return None
+    if settings.llm_backend == "fake":
+        from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+        return FakeListChatModel(responses=["(polished) Here is what I found."])
+    module, _, attr = settings.llm_backend.rpartition(":")
+    import importlib
+
+    return getattr(importlib.import_module(module), attr)()
