@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     chroma_url: str | None = Field(default=None, description="http://host:port of a Chroma server (scale-out)")
     redis_url: str | None = Field(default=None, description="redis://... for the message bus; None = in-process")
     catalogue: str = Field(default="amazon_office", description="data set folder used as the demo shop")
+    demo_item_limit: int | None = Field(default=None, description="load only items with id below this (tests)")
 
     # serving
     host: str = "127.0.0.1"
