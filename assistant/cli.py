@@ -35,3 +35,90 @@ def serve(host: str | None = None, port: int | None = None) -> None:
 
 def _unused(_: Path) -> None:  # keeps Path imported for commands added below
     pass
+
+
+def _recs_embedder(with_text: bool):
+    if not with_text:
+        return None
+    from retrieval.embeddings import get_embedder
+
+    return get_embedder().encode
+
+
+def _recs_config(cf_model: str | None = None):
+    from assistant.config import get_settings
+    from recommender.config import RecommenderConfig
+
+    config = RecommenderConfig(diversity=get_settings().recs_diversity)
+    return config if cf_model is None else RecommenderConfig(cf_model=cf_model, diversity=config.diversity)
+
+
+@app.command("train-recs")
+def train_recs(
+    dataset: Path | None = typer.Option(None, help="train on a data-set folder instead of the SQL store"),
+    cf_model: str = typer.Option("cooccurrence", help="cooccurrence | ease | als"),
+    text: bool = typer.Option(True, help="fuse item text embeddings (MiniLM)"),
+) -> None:
+    """Train the recommender (SQL store by default) and save it to the state dir."""
+    import time
+
+    from assistant.config import get_settings
+    from recommender.data import read_dataset
+    from recommender.service import Recommender
+
+    settings, config, start = get_settings(), _recs_config(cf_model), time.perf_counter()
+    if dataset is None:
+        model = Recommender.fit_from_sql(settings.resolved_database_url, _recs_embedder(text), config,
+                                         progress=typer.echo)
+    else:
+        data = read_dataset(dataset, config.description_chars)
+        model = Recommender.fit(data.items, data.interactions, _recs_embedder(text), config, data.validation,
+                                progress=typer.echo, catalogue_name=dataset.name)
+    model.save(settings.recs_model_path)
+    typer.echo(f"saved {settings.recs_model_path} in {time.perf_counter() - start:.1f}s")
+
+
+@app.command("eval-recs")
+def eval_recs(
+    test_file: Path = typer.Argument(..., help="rows like valid.csv: user_id, history_item_id, item_id"),
+    dataset: Path = typer.Option(..., help="folder with items.jsonl, interactions.csv, valid.csv"),
+    cf_model: str = typer.Option("cooccurrence", help="cooccurrence | ease | als"),
+    text: bool = typer.Option(True, help="fuse item text embeddings (MiniLM)"),
+    diversity: list[float] = typer.Option([0.0, 0.3], help="MMR levels to report intra-list similarity for"),
+) -> None:
+    """Train on DIR only, rank all items per test row; the LAST line is one JSON object (fused model)."""
+    import json
+
+    from recommender.evaluation import evaluate_folder, summary_line
+
+    report = evaluate_folder(dataset, test_file, _recs_embedder(text), _recs_config(cf_model),
+                             progress=typer.echo, diversity_levels=diversity)
+    for name, metrics in report["variants"].items():
+        typer.echo(f"{name:<11}" + "  ".join(f"{key}={value:.4f}" for key, value in metrics.items()))
+    for level, row in report["diversity"].items():
+        typer.echo(f"mmr diversity={level}: ils@10={row['ils@10']:.4f} top10 hr@10={row['hr@10']:.4f}")
+    typer.echo(f"recommend latency p50={report['latency']['p50_ms']:.3f}ms p99={report['latency']['p99_ms']:.3f}ms")
+    typer.echo(json.dumps(summary_line(report)))
+
+
+@app.command("holdout-valid")
+def holdout_valid(source: Path, destination: Path) -> None:
+    """Copy a data set without its valid.csv (user, item) pairs, to measure on the source's valid.csv."""
+    from recommender.data import write_holdout_copy
+
+    counts = write_holdout_copy(source, destination, min_history=1)
+    typer.echo(f"wrote {destination}: {counts}")
+
+
+@app.command("ab-report")
+def ab_report() -> None:
+    """Per recommendation variant: click-through and conversion with 95 % confidence intervals."""
+    from assistant.config import get_settings
+    from recommender.ab import ab_report as report_variants
+
+    for row in report_variants(get_settings().resolved_database_url):
+        ctr_low, ctr_high = row.click_through.wilson_interval()
+        conv_low, conv_high = row.conversion.wilson_interval()
+        typer.echo(f"variant {row.variant}: sessions={row.sessions} exposures={row.exposures} "
+                   f"ctr={row.click_through.value:.4f} [{ctr_low:.4f}, {ctr_high:.4f}] "
+                   f"conversion={row.conversion.value:.4f} [{conv_low:.4f}, {conv_high:.4f}]")

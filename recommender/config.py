@@ -1,0 +1,51 @@
+"""Tunable parameters of the recommender in one typed object (the caller builds it from its settings)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class CooccurrenceParams:
+    window: int = 5
+    distance_decay: float = 1.0
+    backward_weight: float = 0.5
+    pop_damping: float = 0.5
+    k: int = 100
+    source_blocks: int = 1
+
+
+@dataclass
+class RecommenderConfig:
+    cf_model: str = "cooccurrence"  # "cooccurrence" | "ease" | "als"
+    cooccurrence: CooccurrenceParams = field(default_factory=CooccurrenceParams)
+    ease_l2: float = 200.0
+    als_factors: int = 64
+    neighbours_k: int = 100
+    history_length: int = 10  # most recent items of a profile that count
+    history_decay: float = 0.7  # weight of an item = decay ** (steps before the most recent)
+    description_chars: int = 300  # description characters embedded with the title and brand
+    dense_max_items: int = 300_000  # up to this catalogue size every item is scored (exact full ranking)
+    popular_candidates: int = 200  # above it, candidates = behaviour neighbours + this many popular items
+    fit_candidates_per_feature: int = 50  # candidate items per feature when fitting fusion weights
+    fit_passes: int = 3
+    refit_on_all: bool = True  # after fitting weights on the validation split, retrain on all behaviour
+    context_weight: float = 1.0  # weight of the chat text's similarity, relative to the fitted text weight
+    new_item_popularity: float = 0.0
+    event_weights: dict[str, float] = field(default_factory=lambda: {
+        "view": 0.5, "click": 0.7, "add_to_cart": 1.0, "purchase": 1.0})
+    profile_max_events: int = 50
+    diversity: float = 0.0  # MMR trade-off: 0 = pure relevance, 1 = pure novelty
+    category_cap: int = 0  # at most this many items of one category in a list (0 = no cap)
+    rerank_pool: int = 50  # how many top items the diversity re-ranking considers
+    title_chars: int = 40  # title length quoted in reasons
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> RecommenderConfig:
+        values = dict(values)
+        values["cooccurrence"] = CooccurrenceParams(**values.get("cooccurrence", {}))
+        known = {name for name in cls.__dataclass_fields__}
+        return cls(**{key: value for key, value in values.items() if key in known})

@@ -1,0 +1,115 @@
+"""Offline evaluation on a data-set folder: train on it, rank ALL items for each test row, report HR/NDCG.
+
+History items are not excluded from the ranking (the published protocol). Variants share one trained
+model and differ only in which fused features count: popularity, behaviour CF alone, text alone, fused.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from recommender.config import RecommenderConfig
+from recommender.data import NextItemRows, read_dataset, read_next_item_rows
+from recommender.metrics import intra_list_similarity, ranking_report
+from recommender.scoring import FEATURES
+from recommender.service import Recommender
+from recommender.training import EmbedFunction, Progress, quiet
+
+CUTOFFS = (5, 10, 20)
+TIE_BREAK = 1e-3  # popularity weight that orders the items a single-signal variant cannot tell apart
+VARIANT_FEATURES = {
+    "popularity": ("popularity",),
+    "cf": ("cf_last", "cf_earlier"),
+    "text": ("text_last", "text_earlier"),
+}
+
+
+def full_ranks(recommender: Recommender, rows: NextItemRows) -> np.ndarray:
+    """1-based rank of each row's target among all items (unknown targets rank past every cutoff)."""
+    index_of = recommender._state.scorer.index_of
+    ranks = np.full(len(rows), np.iinfo(np.int32).max, dtype=np.int64)
+    for row, (history, target) in enumerate(zip(rows.histories, rows.targets.tolist(), strict=True)):
+        if target in index_of:
+            scores = recommender.score_all(history)
+            ranks[row] = np.count_nonzero(scores >= scores[index_of[target]])
+    return ranks
+
+
+def variant(recommender: Recommender, features: Sequence[str]) -> Recommender:
+    """The same model with only some fused features switched on (popularity breaks remaining ties)."""
+    scorer = recommender._state.scorer
+    mask = np.array([name in features for name in FEATURES], dtype=np.float32)
+    weights = scorer.weights * mask
+    if not weights.any():
+        weights = mask
+    weights = weights + TIE_BREAK * (np.array(FEATURES) == "popularity") * max(float(weights.max()), 1e-6)
+    single = recommender.with_config(recommender.config)
+    single._state = replace(single._state, scorer=replace(scorer, weights=weights.astype(np.float32)))
+    return single
+
+
+def recommend_latency_ms(recommender: Recommender, rows: NextItemRows, k: int) -> dict[str, float]:
+    timings = []
+    for history in rows.histories:
+        start = time.perf_counter()
+        recommender.recommend(history, k=k)
+        timings.append((time.perf_counter() - start) * 1000)
+    return {"p50_ms": float(np.percentile(timings, 50)), "p99_ms": float(np.percentile(timings, 99))}
+
+
+def mean_intra_list_similarity(recommender: Recommender, rows: NextItemRows, k: int, limit: int) -> float:
+    text = recommender._state.scorer.text
+    if text is None:
+        return float("nan")
+    index_of = recommender._state.scorer.index_of
+    values = [intra_list_similarity(text[[index_of[r.item_id] for r in recommender.recommend(h, k=k)]])
+              for h in rows.histories[:limit]]
+    return float(np.mean(values))
+
+
+def evaluate_folder(folder: Path, test_path: Path, embed: EmbedFunction | None, config: RecommenderConfig,
+                    progress: Progress = quiet, diversity_levels: Sequence[float] = (),
+                    ils_rows: int = 500) -> dict:
+    """Train on the folder, then report every variant on the test rows; 'fused' is what the server uses."""
+    dataset = read_dataset(folder, config.description_chars)
+    test = read_next_item_rows(test_path)
+    start = time.perf_counter()
+    fused = Recommender.fit(dataset.items, dataset.interactions, embed, config, dataset.validation, progress)
+    train_s = time.perf_counter() - start
+    report: dict = {"variants": {}, "train_s": train_s}
+    for name, features in VARIANT_FEATURES.items():
+        report["variants"][name] = ranking_report(full_ranks(variant(fused, features), test), CUTOFFS)
+    report["variants"]["fused"] = ranking_report(full_ranks(fused, test), CUTOFFS)
+    report["latency"] = recommend_latency_ms(fused, test, k=10)
+    report["diversity"] = {str(level): _diversity_row(fused, test, level, ils_rows) for level in diversity_levels}
+    report["n"] = len(test)
+    return report
+
+
+def _diversity_row(fused: Recommender, test: NextItemRows, level: float, ils_rows: int) -> dict:
+    diverse = fused.with_config(replace(fused.config, diversity=level))
+    subset = NextItemRows(test.user_keys[:ils_rows], test.histories[:ils_rows], test.targets[:ils_rows])
+    ranks = _top_list_ranks(diverse, subset)
+    return {"ils@10": mean_intra_list_similarity(diverse, subset, 10, ils_rows), **ranking_report(ranks, (10,))}
+
+
+def _top_list_ranks(recommender: Recommender, rows: NextItemRows) -> np.ndarray:
+    """Rank of the target inside the (re-ranked) top-10 list, or past the cutoff."""
+    ranks = []
+    for history, target in zip(rows.histories, rows.targets.tolist(), strict=True):
+        ids = [r.item_id for r in recommender.recommend(history, k=10)]
+        ranks.append(ids.index(target) + 1 if target in ids else 10**9)
+    return np.array(ranks)
+
+
+def summary_line(report: dict) -> dict:
+    """The one JSON object printed last by `shopassist eval-recs` (the fused model)."""
+    fused = report["variants"]["fused"]
+    return {"n": report["n"], **{key: round(fused[key], 4) for key in
+                                 ("hr@5", "ndcg@5", "hr@10", "ndcg@10", "hr@20", "ndcg@20")},
+            "train_s": round(report["train_s"], 2), "p50_ms": round(report["latency"]["p50_ms"], 3)}

@@ -1,0 +1,94 @@
+"""Fit the fusion weights of ItemScorer's features on validation rows by coordinate ascent on NDCG@K.
+
+Each validation row contributes a candidate list (the items each feature ranks highest, the history
+and the target); ranks inside these lists stand in for full ranks, which keeps fitting fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from recommender.scoring import FEATURES, History, ItemScorer
+
+WEIGHT_GRID = (-3.0, -1.0, -0.3, 0.0, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
+ANCHOR_FEATURE = 0  # cf_last keeps weight 1: scores are invariant to a common scale
+
+
+@dataclass
+class CandidateLists:
+    """Features of every row's candidates stacked together, with the row and target of each entry."""
+
+    features: np.ndarray  # (entries, features), divided by the feature scale
+    row_of_entry: np.ndarray
+    is_target: np.ndarray
+    n_rows: int
+    scale: np.ndarray  # per-feature divisor (a high percentile of its positive values)
+
+
+def build_candidate_lists(scorer: ItemScorer, histories: list[History], targets: np.ndarray,
+                          per_feature: int) -> CandidateLists:
+    blocks, rows, flags = [], [], []
+    all_items = np.arange(scorer.n_items)
+    for row, (history, target) in enumerate(zip(histories, targets.tolist(), strict=True)):
+        feats = scorer.features(history, all_items)
+        chosen = _row_candidates(feats, history, target, per_feature)
+        blocks.append(feats[chosen])
+        rows.append(np.full(chosen.size, row))
+        flags.append(chosen == target)
+    features = np.concatenate(blocks) if blocks else np.zeros((0, len(FEATURES)), np.float32)
+    scale = _feature_scale(features)
+    return CandidateLists(features / scale, np.concatenate(rows), np.concatenate(flags), len(histories), scale)
+
+
+def _row_candidates(feats: np.ndarray, history: History, target: int, per_feature: int) -> np.ndarray:
+    top = [np.argpartition(-feats[:, f], per_feature)[:per_feature] for f in range(feats.shape[1])]
+    return np.unique(np.concatenate([*top, history.indices, [target]]))
+
+
+def _feature_scale(features: np.ndarray) -> np.ndarray:
+    scale = np.ones(features.shape[1], dtype=np.float32)
+    for f in range(features.shape[1]):
+        positive = features[:, f][features[:, f] > 0]
+        if positive.size:
+            scale[f] = max(float(np.percentile(positive, 95)), 1e-6)
+    return scale
+
+
+def candidate_ranks(lists: CandidateLists, weights: np.ndarray) -> np.ndarray:
+    """1-based rank of each row's target inside its candidate list (ties count against the target)."""
+    scores = lists.features @ weights
+    target_score = np.full(lists.n_rows, np.inf)
+    target_score[lists.row_of_entry[lists.is_target]] = scores[lists.is_target]
+    not_below = scores >= target_score[lists.row_of_entry]
+    return np.bincount(lists.row_of_entry, weights=not_below, minlength=lists.n_rows)
+
+
+def ndcg_at(ranks: np.ndarray, k: int) -> float:
+    return float(np.mean(np.where((ranks >= 1) & (ranks <= k), 1.0 / np.log2(ranks + 1.0), 0.0)))
+
+
+def fit_weights(lists: CandidateLists, cutoff: int, passes: int,
+                log: Callable[[str], None] = lambda _: None) -> np.ndarray:
+    """Coordinate ascent over WEIGHT_GRID per feature, cf_last anchored at 1; returns unscaled weights."""
+    weights = np.zeros(len(FEATURES), dtype=np.float32)
+    weights[ANCHOR_FEATURE] = 1.0
+    best = ndcg_at(candidate_ranks(lists, weights), cutoff)
+    for _ in range(passes):
+        improved = False
+        for f in range(len(FEATURES)):
+            if f == ANCHOR_FEATURE:
+                continue
+            for value in WEIGHT_GRID:
+                trial = weights.copy()
+                trial[f] = value
+                quality = ndcg_at(candidate_ranks(lists, trial), cutoff)
+                if quality > best + 1e-6:
+                    best, weights, improved = quality, trial, True
+        named = dict(zip(FEATURES, weights.round(3).tolist(), strict=True))
+        log(f"fusion pass: ndcg@{cutoff}={best:.4f} weights={named}")
+        if not improved:
+            break
+    return (weights / lists.scale).astype(np.float32)

@@ -1,0 +1,125 @@
+"""ItemScorer: the fitted arrays (behaviour neighbours, item text vectors, popularity, fusion weights)
+and the vectorised scoring of candidate items for one shopper's history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+FEATURES = ("cf_last", "cf_earlier", "text_last", "text_earlier", "popularity", "repeat_last", "repeat_earlier")
+
+
+@dataclass
+class History:
+    """A shopper's recent items as catalogue indices (oldest first) with the strength of each event."""
+
+    indices: np.ndarray  # int64
+    strengths: np.ndarray  # float32
+
+    @property
+    def is_empty(self) -> bool:
+        return self.indices.size == 0
+
+
+@dataclass
+class ScoredCandidates:
+    indices: np.ndarray  # catalogue indices of the scored items
+    features: np.ndarray  # (candidates, len(FEATURES)) before weighting
+    scores: np.ndarray
+
+
+@dataclass
+class ItemScorer:
+    """Scores items for a history: a weighted sum of behaviour, text, popularity and repeat features."""
+
+    item_ids: np.ndarray  # int64 external ids by catalogue index
+    cf: sp.csr_matrix  # behaviour neighbours, top k per item
+    popularity: np.ndarray  # float32 in [0, 1]
+    text: np.ndarray | None  # L2-normalised item text vectors, or None without an embedder
+    weights: np.ndarray  # float32 per FEATURES entry (already divided by the feature scale)
+    history_decay: float
+    dense_max_items: int
+    popular_candidates: int
+
+    def __post_init__(self) -> None:
+        self.index_of = {int(item): i for i, item in enumerate(self.item_ids.tolist())}
+        self.popular_order = np.argsort(-self.popularity, kind="stable")[: self.popular_candidates]
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_ids)
+
+    def to_history(self, item_ids: list[int], strengths: list[float] | None = None) -> History:
+        """Known items of a history as indices; unknown ids are dropped."""
+        strengths = strengths or [1.0] * len(item_ids)
+        pairs = [(self.index_of[i], s) for i, s in zip(item_ids, strengths, strict=True) if i in self.index_of]
+        return History(np.array([p[0] for p in pairs], dtype=np.int64), np.array([p[1] for p in pairs],
+                                                                                  dtype=np.float32))
+
+    def position_weights(self, history: History) -> np.ndarray:
+        steps_back = np.arange(history.indices.size - 1, -1, -1, dtype=np.float32)
+        return history.strengths * np.power(np.float32(self.history_decay), steps_back)
+
+    def candidates(self, history: History, extra: np.ndarray | None = None) -> np.ndarray:
+        """Every item on small catalogues; else behaviour neighbours, popular items, history and extra."""
+        if self.n_items <= self.dense_max_items:
+            return np.arange(self.n_items)
+        parts = [self.cf[history.indices].indices, self.popular_order, history.indices]
+        if extra is not None:
+            parts.append(extra)
+        return np.unique(np.concatenate(parts).astype(np.int64))
+
+    def features(self, history: History, candidates: np.ndarray) -> np.ndarray:
+        feats = np.zeros((candidates.size, len(FEATURES)), dtype=np.float32)
+        feats[:, 4] = self.popularity[candidates]
+        if history.is_empty:
+            return feats
+        weights = self.position_weights(history)
+        last, earlier, earlier_w = history.indices[-1], history.indices[:-1], weights[:-1]
+        dense = candidates.size == self.n_items
+        feats[:, 0] = self._cf_feature(np.array([last]), np.ones(1, np.float32), candidates, dense)
+        if earlier.size:
+            feats[:, 1] = self._cf_feature(earlier, earlier_w / earlier_w.sum(), candidates, dense)
+            feats[:, 6] = self._scatter(earlier, earlier_w, candidates, dense)
+        feats[:, 5] = candidates == last
+        if self.text is not None:
+            self._text_features(feats, last, earlier, earlier_w, candidates, history)
+        return feats
+
+    def _text_features(self, feats, last, earlier, earlier_w, candidates, history) -> None:
+        vectors = self.text[candidates]
+        feats[:, 2] = vectors @ self.text[last]
+        if earlier.size:
+            profile = earlier_w @ self.text[earlier]
+            feats[:, 3] = vectors @ (profile / max(float(np.linalg.norm(profile)), 1e-12))
+        in_history = np.isin(candidates, history.indices)
+        feats[in_history, 2:4] = 0.0  # an item's likeness to itself is the repeat features' business
+
+    def _cf_feature(self, rows, row_weights, candidates, dense) -> np.ndarray:
+        block = self.cf[rows]
+        per_entry = block.data * np.repeat(row_weights, np.diff(block.indptr))
+        return self._scatter(block.indices, per_entry, candidates, dense)
+
+    @staticmethod
+    def _scatter(columns, values, candidates, dense) -> np.ndarray:
+        if dense:
+            return np.bincount(columns, weights=values, minlength=candidates.size).astype(np.float32)
+        positions = np.searchsorted(candidates, columns)
+        positions = np.minimum(positions, candidates.size - 1)
+        found = candidates[positions] == columns
+        return np.bincount(positions[found], weights=np.asarray(values)[found],
+                           minlength=candidates.size).astype(np.float32)
+
+    def score(self, history: History, context_vector: np.ndarray | None = None,
+              context_weight: float = 0.0) -> ScoredCandidates:
+        extra = None
+        if context_vector is not None and self.text is not None and self.n_items > self.dense_max_items:
+            extra = np.argpartition(-(self.text @ context_vector), self.popular_candidates)[: self.popular_candidates]
+        candidates = self.candidates(history, extra)
+        feats = self.features(history, candidates)
+        scores = feats @ self.weights
+        if context_vector is not None and self.text is not None:
+            scores = scores + context_weight * (self.text[candidates] @ context_vector)
+        return ScoredCandidates(candidates, feats, scores)

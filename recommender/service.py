@@ -1,0 +1,250 @@
+"""The recommender the chat server calls: ranked items with a score and a short reason for a shopper.
+
+`Recommender` wraps a trained ItemScorer with item titles and categories, real-time shopper profiles,
+cold-start items and diversity re-ranking. Its state is replaced as a whole (never edited in place),
+so a worker thread may call `recommend` while another adds an item or the server swaps in a new model.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommender.config import RecommenderConfig
+from recommender.data import Interactions, ItemCatalogue, NextItemRows
+from recommender.diversity import cap_per_category, mmr_order
+from recommender.profiles import ProfileStore
+from recommender.scoring import FEATURES, History, ItemScorer, ScoredCandidates
+from recommender.training import EmbedFunction, Progress, quiet, train_scorer
+
+COLD_START_NEIGHBOURS = 10
+FEATURE_REASON = {"cf_last": "bought", "cf_earlier": "bought", "text_last": "similar", "text_earlier": "similar",
+                  "popularity": "popular", "repeat_last": "again", "repeat_earlier": "again"}
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    item_id: int
+    score: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class CatalogueState:
+    """Everything `recommend` reads, swapped as one reference."""
+
+    scorer: ItemScorer
+    titles: list[str]
+    categories: list[str]
+
+
+class Recommender:
+    """Behaviour neighbours fused with text similarity and popularity, per shopper history and chat text."""
+
+    def __init__(self, scorer: ItemScorer, titles: list[str], categories: list[str], config: RecommenderConfig,
+                 embed: EmbedFunction | None = None, profiles: ProfileStore | None = None,
+                 catalogue_name: str = "the shop") -> None:
+        self.config = config
+        self.catalogue_name = catalogue_name
+        self._embed = embed
+        self._state = CatalogueState(scorer, list(titles), list(categories))
+        self._write_lock = threading.Lock()
+        self.profiles = profiles or ProfileStore(config.event_weights, config.profile_max_events)
+
+    # construction ---------------------------------------------------------------------------------
+
+    @classmethod
+    def fit(cls, catalogue: ItemCatalogue, interactions: Interactions, embed: EmbedFunction | None,
+            config: RecommenderConfig | None = None, validation: NextItemRows | None = None,
+            progress: Progress = quiet, catalogue_name: str = "the shop") -> Recommender:
+        config = config or RecommenderConfig()
+        scorer = train_scorer(catalogue, interactions, embed, config, validation, progress)
+        return cls(scorer, catalogue.titles, catalogue.categories, config, embed, catalogue_name=catalogue_name)
+
+    @classmethod
+    def fit_from_sql(cls, engine, embed: EmbedFunction | None, config: RecommenderConfig | None = None,
+                     progress: Progress = quiet, catalogue_name: str = "the shop") -> Recommender:
+        """Train on the SQL store's items, orders and behaviour events (an Engine or a URL)."""
+        from recommender.sql_source import read_catalogue, read_interactions
+
+        config = config or RecommenderConfig()
+        catalogue = read_catalogue(engine, config.description_chars)
+        interactions = read_interactions(engine, config.event_weights)
+        return cls.fit(catalogue, interactions, embed, config, progress=progress, catalogue_name=catalogue_name)
+
+    def with_config(self, config: RecommenderConfig) -> Recommender:
+        """The same trained model and profiles with other serving options (e.g. diversity for a variant)."""
+        state = self._state
+        return Recommender(state.scorer, state.titles, state.categories, config, self._embed, self.profiles,
+                           self.catalogue_name)
+
+    # persistence ----------------------------------------------------------------------------------
+
+    def save(self, path: Path) -> None:
+        state = self._state
+        scorer = state.scorer
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = scorer.text if scorer.text is not None else np.zeros((0, 0), dtype=np.float32)
+        meta = {"config": self.config.to_dict(), "catalogue_name": self.catalogue_name}
+        with path.open("wb") as f:
+            np.savez(f, item_ids=scorer.item_ids, cf_data=scorer.cf.data, cf_indices=scorer.cf.indices,
+                     cf_indptr=scorer.cf.indptr, popularity=scorer.popularity, text=text,
+                     weights=scorer.weights, titles=np.array(state.titles, dtype=str),
+                     categories=np.array(state.categories, dtype=str), meta=np.array(json.dumps(meta)))
+
+    @classmethod
+    def load(cls, path: Path, embed: EmbedFunction | None, profiles: ProfileStore | None = None,
+             config: RecommenderConfig | None = None) -> Recommender:
+        with np.load(path, allow_pickle=False) as saved:
+            arrays = {name: saved[name] for name in saved.files}
+        meta = json.loads(str(arrays["meta"]))
+        config = config or RecommenderConfig.from_dict(meta["config"])
+        n = len(arrays["item_ids"])
+        cf = sp.csr_matrix((arrays["cf_data"], arrays["cf_indices"], arrays["cf_indptr"]), shape=(n, n))
+        text = arrays["text"] if arrays["text"].size else None
+        scorer = ItemScorer(item_ids=arrays["item_ids"], cf=cf, popularity=arrays["popularity"], text=text,
+                            weights=arrays["weights"], history_decay=config.history_decay,
+                            dense_max_items=config.dense_max_items, popular_candidates=config.popular_candidates)
+        return cls(scorer, arrays["titles"].tolist(), arrays["categories"].tolist(), config, embed, profiles,
+                   meta.get("catalogue_name", "the shop"))
+
+    # real time ------------------------------------------------------------------------------------
+
+    def observe(self, profile_key: str, item_id: int, kind: str) -> None:
+        """Record a behaviour event (view, click, add_to_cart, purchase); the next recommendation uses it."""
+        self.profiles.observe(profile_key, item_id, kind)
+
+    def add_item(self, item_id: int, text: str, title: str | None = None, category: str = "") -> None:
+        """Add a new item with no behaviour: it borrows the behaviour neighbours of its text neighbours."""
+        with self._write_lock:
+            state = self._state
+            if int(item_id) in state.scorer.index_of:
+                return
+            vector = self._embed_one(text)
+            scorer = _scorer_with_item(state.scorer, int(item_id), vector, self.config.new_item_popularity)
+            self._state = CatalogueState(scorer, [*state.titles, title or text[: self.config.title_chars]],
+                                         [*state.categories, category])
+
+    def _embed_one(self, text: str) -> np.ndarray | None:
+        if self._embed is None or self._state.scorer.text is None:
+            return None
+        return np.asarray(self._embed([text]), dtype=np.float32)[0]
+
+    # queries --------------------------------------------------------------------------------------
+
+    @property
+    def item_ids(self) -> np.ndarray:
+        return self._state.scorer.item_ids
+
+    def score_all(self, history: Sequence[int]) -> np.ndarray:
+        """Fused scores of every catalogue item (index order of `item_ids`) for a history; for evaluation."""
+        scorer = self._state.scorer
+        scored = scorer.score(scorer.to_history(list(history)[-self.config.history_length:]))
+        full = np.zeros(scorer.n_items, dtype=np.float32)
+        full[scored.indices] = scored.scores
+        return full
+
+    def recommend(self, history: Sequence[int], context_text: str | None = None, k: int = 10,
+                  exclude: Iterable[int] = (), customer_id: str | None = None) -> list[Recommendation]:
+        """Top k items for a history (oldest first), optionally merged with the shopper's live profile."""
+        state = self._state
+        scorer = state.scorer
+        shopper = self._shopper_history(scorer, history, customer_id)
+        context = self._embed_one(context_text) if context_text else None
+        scored = scorer.score(shopper, context, self._context_weight(scorer))
+        scores = _without_excluded(scorer, scored, exclude)
+        chosen = self._rerank(state, scored.indices, scores, k)
+        context_scores = scorer.text[scored.indices[chosen]] @ context if context is not None else None
+        return [Recommendation(int(scorer.item_ids[scored.indices[c]]), float(scores[c]),
+                               self._reason(state, shopper, scored, c, context_text,
+                                            None if context_scores is None else float(context_scores[n])))
+                for n, c in enumerate(chosen.tolist())]
+
+    def similar_items(self, item_id: int, k: int = 10) -> list[Recommendation]:
+        """Items most like one item (behaviour and text), e.g. for a product card's "you may also like"."""
+        return self.recommend([item_id], k=k, exclude=[item_id])
+
+    def _shopper_history(self, scorer: ItemScorer, history: Sequence[int], customer_id: str | None) -> History:
+        ids, strengths = [int(i) for i in history], [1.0] * len(history)
+        if customer_id is not None:
+            for item_id, strength in self.profiles.events(customer_id):
+                ids.append(item_id)
+                strengths.append(strength)
+        keep = self.config.history_length
+        return scorer.to_history(ids[-keep:], strengths[-keep:])
+
+    def _context_weight(self, scorer: ItemScorer) -> float:
+        return self.config.context_weight * max(float(scorer.weights.max(initial=0.0)), 1e-3)
+
+    def _rerank(self, state: CatalogueState, candidates: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
+        pool_size = min(max(self.config.rerank_pool, k), scores.size)
+        pool = np.argpartition(-scores, pool_size - 1)[:pool_size] if pool_size < scores.size else np.arange(
+            scores.size)
+        pool = pool[np.argsort(-scores[pool], kind="stable")]
+        pool = pool[np.isfinite(scores[pool])]
+        text = state.scorer.text
+        if self.config.diversity > 0 and text is not None:
+            pool = pool[mmr_order(scores[pool], text[candidates[pool]], pool.size, self.config.diversity)]
+        categories = [state.categories[i] for i in candidates[pool].tolist()]
+        kept = cap_per_category(np.arange(pool.size), categories, k, self.config.category_cap)
+        return pool[kept]
+
+    def _reason(self, state: CatalogueState, shopper: History, scored: ScoredCandidates, position: int,
+                context_text: str | None, context_score: float | None) -> str:
+        scorer = state.scorer
+        contributions = scored.features[position] * scorer.weights
+        best = int(np.argmax(contributions))
+        if context_score is not None and context_score * self._context_weight(scorer) > contributions[best]:
+            return f"matches '{context_text[: self.config.title_chars]}'"
+        kind = FEATURE_REASON[FEATURES[best]] if contributions[best] > 0 else "popular"
+        item = int(scored.indices[position])
+        if kind in ("bought", "similar") and not shopper.is_empty:
+            anchor = _strongest_history_item(scorer, shopper, item, kind)
+            title = state.titles[anchor][: self.config.title_chars]
+            return f"often bought with '{title}'" if kind == "bought" else f"similar to '{title}'"
+        if kind == "again":
+            return "you showed interest in it recently"
+        return f"popular in {state.categories[item] or self.catalogue_name}"
+
+
+def _strongest_history_item(scorer: ItemScorer, shopper: History, item: int, kind: str) -> int:
+    if kind == "bought":
+        links = np.asarray(scorer.cf[shopper.indices][:, [item]].todense()).ravel()
+    else:
+        links = scorer.text[shopper.indices] @ scorer.text[item]
+    links = links * scorer.position_weights(shopper)
+    return int(shopper.indices[int(np.argmax(links))])
+
+
+def _without_excluded(scorer: ItemScorer, scored: ScoredCandidates, exclude: Iterable[int]) -> np.ndarray:
+    scores = scored.scores.astype(np.float32, copy=True)
+    excluded = np.array([scorer.index_of[int(i)] for i in exclude if int(i) in scorer.index_of], dtype=np.int64)
+    if excluded.size:
+        positions = np.minimum(np.searchsorted(scored.indices, excluded), scored.indices.size - 1)
+        scores[positions[scored.indices[positions] == excluded]] = -np.inf
+    return scores
+
+
+def _scorer_with_item(scorer: ItemScorer, item_id: int, vector: np.ndarray | None,
+                      popularity: float) -> ItemScorer:
+    """A copy of the scorer with one more item whose behaviour links come from its text neighbours."""
+    n = scorer.n_items
+    column = sp.csr_matrix((n, 1), dtype=np.float32)
+    row = sp.csr_matrix((1, n), dtype=np.float32)
+    text = scorer.text
+    if vector is not None and text is not None:
+        sims = np.maximum(text @ vector, 0.0)
+        neighbours = np.argsort(-sims)[:COLD_START_NEIGHBOURS]
+        share = sims[neighbours] / max(float(sims[neighbours].sum()), 1e-12)
+        column = sp.csr_matrix(scorer.cf[:, neighbours] @ share[:, None])
+        row = sp.csr_matrix(share[None, :] @ scorer.cf[neighbours])
+        text = np.vstack([text, vector[None, :]])
+    cf = sp.bmat([[scorer.cf, column], [row, None]], format="csr", dtype=np.float32)
+    return replace(scorer, item_ids=np.append(scorer.item_ids, item_id), cf=cf, text=text,
+                   popularity=np.append(scorer.popularity, np.float32(popularity)))

@@ -1,0 +1,131 @@
+"""Train an ItemScorer: behaviour neighbours and popularity from interactions, text vectors from the
+embedding function, and fusion weights fitted on a validation split of the training data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommender.config import RecommenderConfig
+from recommender.data import Interactions, ItemCatalogue, NextItemRows
+from recommender.fusion import build_candidate_lists, fit_weights
+from recommender.neighbours import AlsNeighbours, Ease, SequentialCooccurrence, item_counts
+from recommender.scoring import FEATURES, ItemScorer
+
+EmbedFunction = Callable[[Sequence[str]], np.ndarray]
+Progress = Callable[[str], None]
+FIT_CUTOFF = 10
+MIN_ITEMS_TO_CARVE = 2
+
+
+def quiet(_: str) -> None:
+    pass
+
+
+@dataclass
+class BehaviourArrays:
+    """Interactions mapped to catalogue indices (unknown items dropped)."""
+
+    users: np.ndarray
+    items: np.ndarray
+
+
+def to_catalogue_indices(interactions: Interactions, item_ids: np.ndarray) -> BehaviourArrays:
+    order = np.argsort(item_ids)
+    positions = np.searchsorted(item_ids, interactions.items, sorter=order)
+    positions = np.minimum(positions, len(item_ids) - 1)
+    indices = order[positions]
+    known = item_ids[indices] == interactions.items
+    return BehaviourArrays(interactions.users[known], indices[known])
+
+
+def behaviour_neighbours(behaviour: BehaviourArrays, n_items: int, config: RecommenderConfig) -> sp.csr_matrix:
+    if config.cf_model == "ease":
+        return Ease(l2=config.ease_l2, k=config.neighbours_k).fit(behaviour.users, behaviour.items, n_items)
+    if config.cf_model == "als":
+        return AlsNeighbours(factors=config.als_factors, k=config.neighbours_k).fit(
+            behaviour.users, behaviour.items, n_items)
+    params = config.cooccurrence
+    model = SequentialCooccurrence(window=params.window, distance_decay=params.distance_decay,
+                                   backward_weight=params.backward_weight, pop_damping=params.pop_damping,
+                                   k=params.k, source_blocks=params.source_blocks)
+    return model.fit(behaviour.users, behaviour.items, n_items)
+
+
+def popularity(behaviour: BehaviourArrays, n_items: int) -> np.ndarray:
+    logs = np.log1p(item_counts(behaviour.items, n_items))
+    return (logs / max(float(logs.max(initial=0.0)), 1e-12)).astype(np.float32)
+
+
+def carve_validation(interactions: Interactions, history_length: int) -> NextItemRows:
+    """Each user's last item as the target of a row whose history is the items before it."""
+    ends = np.flatnonzero(np.r_[interactions.users[1:] != interactions.users[:-1], True])
+    starts = np.r_[0, ends[:-1] + 1]
+    long_enough = ends - starts >= MIN_ITEMS_TO_CARVE - 1
+    items = interactions.items.tolist()
+    keys, histories, targets = [], [], []
+    for start, end in zip(starts[long_enough].tolist(), ends[long_enough].tolist(), strict=True):
+        keys.append(interactions.user_keys[int(interactions.users[start])])
+        histories.append(items[max(start, end - history_length):end])
+        targets.append(items[end])
+    return NextItemRows(keys, histories, np.array(targets, dtype=np.int64))
+
+
+def build_scorer(catalogue: ItemCatalogue, interactions: Interactions, text: np.ndarray | None,
+                 config: RecommenderConfig, weights: np.ndarray | None = None) -> ItemScorer:
+    behaviour = to_catalogue_indices(interactions, catalogue.ids)
+    n_items = len(catalogue.ids)
+    if weights is None:
+        weights = np.zeros(len(FEATURES), dtype=np.float32)
+    return ItemScorer(item_ids=catalogue.ids, cf=behaviour_neighbours(behaviour, n_items, config),
+                      popularity=popularity(behaviour, n_items), text=text, weights=weights,
+                      history_decay=config.history_decay, dense_max_items=config.dense_max_items,
+                      popular_candidates=config.popular_candidates)
+
+
+def embed_catalogue(catalogue: ItemCatalogue, embed: EmbedFunction | None) -> np.ndarray | None:
+    if embed is None:
+        return None
+    return np.ascontiguousarray(embed(catalogue.texts), dtype=np.float32)
+
+
+def validation_split(interactions: Interactions, validation: NextItemRows | None,
+                     config: RecommenderConfig) -> tuple[Interactions, NextItemRows]:
+    """Behaviour to fit the neighbours on, and the rows to fit fusion weights on (their targets held out)."""
+    if validation is None:
+        validation = carve_validation(interactions, config.history_length)
+    base = interactions.without_pairs(validation.user_keys, validation.targets.tolist())
+    return base, validation
+
+
+def train_scorer(catalogue: ItemCatalogue, interactions: Interactions, embed: EmbedFunction | None,
+                 config: RecommenderConfig, validation: NextItemRows | None = None,
+                 progress: Progress = quiet, text: np.ndarray | None = None) -> ItemScorer:
+    """Fit neighbours on the training part, fusion weights on the validation rows, then refit on all."""
+    if text is None:
+        progress(f"embedding {len(catalogue.ids)} item texts")
+        text = embed_catalogue(catalogue, embed)
+    base, validation = validation_split(interactions, validation, config)
+    progress(f"fitting {config.cf_model} neighbours on {len(base)} interactions")
+    scorer = build_scorer(catalogue, base, text, config)
+    lists = fusion_candidates(scorer, validation, config)
+    progress(f"fitting fusion weights on {lists.n_rows} validation rows")
+    weights = fit_weights(lists, FIT_CUTOFF, config.fit_passes, progress)
+    if not config.refit_on_all:
+        scorer.weights = weights
+        return scorer
+    progress(f"refitting neighbours on all {len(interactions)} interactions")
+    return build_scorer(catalogue, interactions, text, config, weights)
+
+
+def fusion_candidates(scorer: ItemScorer, validation: NextItemRows, config: RecommenderConfig):
+    histories, targets = [], []
+    for history_ids, target in zip(validation.histories, validation.targets.tolist(), strict=True):
+        if target in scorer.index_of:
+            histories.append(scorer.to_history(history_ids[-config.history_length:]))
+            targets.append(scorer.index_of[target])
+    return build_candidate_lists(scorer, histories, np.array(targets, dtype=np.int64),
+                                 config.fit_candidates_per_feature)
