@@ -1,0 +1,137 @@
+"""Shared test fixtures: a small demo shop built once per run, databases (SQLite, PostgreSQL), a live server.
+
+The demo shop is the real `shopassist setup` on a catalogue subset with a quick intent model, so the
+integration tests exercise the real store, Chroma, models and websocket server, with nothing mocked.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from assistant.config import Settings  # noqa: E402
+
+PG_BASE_URL = os.environ.get("SHOPASSIST_TEST_PG_URL", "postgresql+psycopg://127.0.0.1:5432/test")
+TEST_ITEM_LIMIT = 300
+
+
+def pg_available() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_BASE_URL.replace("+psycopg", ""), connect_timeout=3):
+            return True
+    except Exception:
+        return False
+
+
+def fresh_pg_url() -> str:
+    """A new, empty schema in the `test` database, so runs and tests never see each other's rows."""
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_BASE_URL.replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    return f"{PG_BASE_URL}?options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="session")
+def shop_state(tmp_path_factory) -> Path:
+    """A state dir with a quick intent model, a recommender and Chroma indexes of a small catalogue."""
+    from assistant.demo_shop import build_demo_shop
+
+    state = tmp_path_factory.mktemp("state")
+    build_demo_shop(shop_settings(state), quick_model=True)
+    return state
+
+
+def shop_settings(state: Path, database_url: str | None = None, **overrides) -> Settings:
+    return Settings(state_dir=state, database_url=database_url, demo_item_limit=TEST_ITEM_LIMIT,
+                    secret_key="test-secret", **overrides)
+
+
+def _database_url(backend: str, state: Path) -> str | None:
+    if backend == "sqlite":
+        return None  # the state dir's shop.db, built by setup
+    if not pg_available():
+        pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432")
+    from assistant.demo_shop import build_demo_shop
+
+    url = fresh_pg_url()
+    build_demo_shop(shop_settings(state, url), quick_model=True)
+    return url
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def backend_settings(request, shop_state) -> Settings:
+    """Settings of the demo shop on each SQL backend (the models and Chroma are shared)."""
+    return shop_settings(shop_state, _database_url(request.param, shop_state))
+
+
+class LiveServer:
+    """The real app under uvicorn on a free loopback port, in a background thread."""
+
+    def __init__(self, settings: Settings) -> None:
+        import uvicorn
+
+        from assistant.app import create_app
+
+        self.settings = settings
+        self.port = _free_port()
+        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port, log_level="warning",
+                                ws_max_size=1 << 20)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def start(self) -> LiveServer:
+        self._thread.start()
+        deadline = time.monotonic() + 120
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=30)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(backend_settings) -> Iterator[LiveServer]:
+    server = LiveServer(backend_settings).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_server(shop_state) -> Iterator[LiveServer]:
+    """The server on the embedded default only (for tests that need no backend matrix)."""
+    server = LiveServer(shop_settings(shop_state)).start()
+    yield server
+    server.stop()
