@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from assistant.api import sessions
+from assistant.api import auth, sessions
 from assistant.chat import socket as chat_socket
 from assistant.config import REPO_ROOT, Settings, get_settings
 from assistant.runtime import build_runtime
@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Shopassist", version="0.1.0", lifespan=lifespan)
     app.include_router(sessions.router)
+    app.include_router(auth.router)
     app.include_router(chat_socket.router)
 
     @app.get("/healthz")

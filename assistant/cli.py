@@ -122,3 +122,34 @@ def ab_report() -> None:
         typer.echo(f"variant {row.variant}: sessions={row.sessions} exposures={row.exposures} "
                    f"ctr={row.click_through.value:.4f} [{ctr_low:.4f}, {ctr_high:.4f}] "
                    f"conversion={row.conversion.value:.4f} [{conv_low:.4f}, {conv_high:.4f}]")
+
+
+@app.command("create-agent")
+def create_agent(
+    email: str = typer.Option(..., help="sign-in e-mail"),
+    name: str = typer.Option(..., help="display name shown to shoppers"),
+    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+    role: str = typer.Option("agent", help="agent or admin"),
+) -> None:
+    """Create (or update the password and role of) a human agent or admin."""
+    from sqlalchemy import select
+
+    from assistant.config import get_settings
+    from assistant.security import hash_password
+    from assistant.store.database import make_engine, session_factory, upgrade_schema
+    from assistant.store.models import Agent
+
+    if role not in ("agent", "admin"):
+        raise typer.BadParameter("role must be agent or admin")
+    if len(password) < 8:
+        raise typer.BadParameter("password must have at least 8 characters")
+    url = get_settings().resolved_database_url
+    upgrade_schema(url)
+    with session_factory(make_engine(url))() as db:
+        agent = db.scalar(select(Agent).where(Agent.email == email.strip().lower()))
+        if agent is None:
+            agent = Agent(email=email.strip().lower(), name=name, role=role, password_hash="")
+            db.add(agent)
+        agent.name, agent.role, agent.password_hash = name, role, hash_password(password)
+        db.commit()
+        typer.echo(f"{role} {agent.email} (id {agent.id}) ready")

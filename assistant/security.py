@@ -60,3 +60,28 @@ def _decode(secret: str, token: str | None) -> dict:
         raise TokenError("token expired") from e
     except jwt.PyJWTError as e:
         raise TokenError("invalid token") from e
+
+
+_hasher = None
+
+
+def _password_hasher():
+    global _hasher
+    if _hasher is None:
+        from argon2 import PasswordHasher
+
+        _hasher = PasswordHasher()
+    return _hasher
+
+
+def hash_password(password: str) -> str:
+    return _password_hasher().hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    try:
+        return _password_hasher().verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False

@@ -9,7 +9,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assistant.runtime import Runtime
-from assistant.security import TokenError, read_session_token
+from assistant.security import AgentClaims, TokenError, read_agent_token, read_session_token
+from assistant.store.models import RevokedToken
 
 bearer = HTTPBearer(auto_error=False)
 
@@ -31,3 +32,27 @@ def shopper_session_id(
         return read_session_token(rt.settings.secret_key, creds.credentials if creds else None)
     except TokenError as e:
         raise HTTPException(401, str(e)) from e
+
+
+async def current_agent(
+    creds: HTTPAuthorizationCredentials | None = Depends(bearer), rt: Runtime = Depends(get_runtime)
+) -> AgentClaims:
+    """The signed-in agent or admin: 401 for a missing, forged, expired, revoked or shopper token."""
+    return await agent_from_token(rt, creds.credentials if creds else None)
+
+
+async def agent_from_token(rt: Runtime, token: str | None) -> AgentClaims:
+    try:
+        claims = read_agent_token(rt.settings.secret_key, token)
+    except TokenError as e:
+        raise HTTPException(401, str(e)) from e
+    async with rt.sessions() as db:
+        if await db.get(RevokedToken, claims.jti) is not None:
+            raise HTTPException(401, "token revoked")
+    return claims
+
+
+async def current_admin(agent: AgentClaims = Depends(current_agent)) -> AgentClaims:
+    if agent.role != "admin":
+        raise HTTPException(403, "admin role required")
+    return agent
