@@ -33,10 +33,6 @@ def serve(host: str | None = None, port: int | None = None) -> None:
                 port=port or settings.port, log_level="info")
 
 
-def _unused(_: Path) -> None:  # keeps Path imported for commands added below
-    pass
-
-
 def _recs_embedder(with_text: bool):
     if not with_text:
         return None
