@@ -19,6 +19,7 @@ from assistant.agent.product_query import parse_product_query
 from assistant.agent.routing import ROUTES, route_for
 from assistant.agent.state import DialogueState
 from assistant.agent.toolbox import Toolbox
+from recommender.ab import DEFAULT_VARIANTS
 
 
 def _as_dict(reading: Any) -> dict[str, Any]:
@@ -30,6 +31,17 @@ class DialogueNodes:
 
     def __init__(self, tools: Toolbox) -> None:
         self.t = tools
+        self._variant_models: dict[tuple[int, str], Any] = {}
+
+    def _recommender_for(self, variant: str):
+        """The current recommender with the serving options of the session's A/B variant."""
+        rec = self.t.recommender.current
+        if rec is None or variant not in DEFAULT_VARIANTS:
+            return rec
+        key = (id(rec), variant)
+        if key not in self._variant_models:
+            self._variant_models = {key: rec.with_config(DEFAULT_VARIANTS[variant].apply(rec.config))}
+        return self._variant_models[key]
 
     # ---- classify and route ----
     async def classify(self, state: DialogueState) -> DialogueState:
@@ -125,7 +137,7 @@ class DialogueNodes:
         return {"reply": replies.PRODUCTS_FOUND.format(query=q.text), "items": cards}
 
     async def recommend(self, state: DialogueState) -> DialogueState:
-        rec = self.t.recommender.current
+        rec = self._recommender_for(state.get("variant", "A"))
         if rec is None:
             return await self.products(state)
         customer = state.get("customer_id")

@@ -42,13 +42,9 @@ async def start_session(body: SessionRequest | None = None, rt: Runtime = Depend
         if customer is None:
             raise HTTPException(404, f"unknown customer {customer_id!r}")
         name = customer.name
-    chat = await rt.chat.store.create_session(customer_id, variant=_variant_for_new_session())
+    chat = await rt.chat.store.create_session(customer_id)
     return SessionCreated(session_id=chat.id, token=issue_session_token(rt.settings.secret_key, chat.id),
                           customer_id=customer_id, customer_name=name)
-
-
-def _variant_for_new_session() -> str:
-    return "A"
 
 
 @router.get("/sessions/{session_id}/transcript")

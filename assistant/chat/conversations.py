@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from assistant.store.models import Author, ChatSession, Message, SessionState, utcnow
+from recommender.ab import DEFAULT_VARIANTS, assign_variant
 
 
 @dataclass(frozen=True)
@@ -24,8 +25,10 @@ class ConversationStore:
     def __init__(self, sessions: async_sessionmaker) -> None:
         self._sessions = sessions
 
-    async def create_session(self, customer_id: str | None, variant: str = "A") -> ChatSession:
-        chat = ChatSession(id=uuid.uuid4().hex, customer_id=customer_id, variant=variant)
+    async def create_session(self, customer_id: str | None) -> ChatSession:
+        session_id = uuid.uuid4().hex
+        chat = ChatSession(id=session_id, customer_id=customer_id,
+                           variant=assign_variant(session_id, sorted(DEFAULT_VARIANTS)))
         async with self._sessions() as db:
             db.add(chat)
             await db.commit()

@@ -91,6 +91,7 @@ class ChatService:
         state = await self.graph.ainvoke({
             "session_id": session_id, "customer_id": chat.customer_id, "text": text,
             "pending": chat.pending, "fallback_streak": chat.fallback_streak,
+            "variant": chat.variant,
         })
         await self._store_reply(chat, state)
         metrics.ANSWER_LATENCY.observe(time.perf_counter() - started)
