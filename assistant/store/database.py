@@ -69,5 +69,5 @@ def upgrade_schema(url: str) -> None:
     _ensure_sqlite_dir(url)
     cfg = Config(str(REPO_ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(REPO_ROOT / "alembic"))
-    cfg.set_main_option("sqlalchemy.url", _sync_url(url))
+    cfg.set_main_option("sqlalchemy.url", _sync_url(url).replace("%", "%%"))  # configparser escaping
     command.upgrade(cfg, "head")
