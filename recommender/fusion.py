@@ -44,6 +44,7 @@ def build_candidate_lists(scorer: ItemScorer, histories: list[History], targets:
 
 
 def _row_candidates(feats: np.ndarray, history: History, target: int, per_feature: int) -> np.ndarray:
+    per_feature = min(per_feature, len(feats) - 1)
     top = [np.argpartition(-feats[:, f], per_feature)[:per_feature] for f in range(feats.shape[1])]
     return np.unique(np.concatenate([*top, history.indices, [target]]))
 

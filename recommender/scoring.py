@@ -116,7 +116,7 @@ class ItemScorer:
               context_weight: float = 0.0) -> ScoredCandidates:
         extra = None
         if context_vector is not None and self.text is not None and self.n_items > self.dense_max_items:
-            extra = np.argpartition(-(self.text @ context_vector), self.popular_candidates)[: self.popular_candidates]
+            extra = np.argpartition(-(self.text @ context_vector), self.popular_order.size)[: self.popular_order.size]
         candidates = self.candidates(history, extra)
         feats = self.features(history, candidates)
         scores = feats @ self.weights
