@@ -47,8 +47,30 @@ class Settings(BaseSettings):
     recs_k: int = 4
     recs_diversity: float = 0.2
 
-    # handoff
-    handoff_after_fallbacks: int = 2
+    # handoff triggers and the agent console
+    handoff_on_request: bool = Field(default=True, description="the contact_human_agent intent hands off "
+                                    "(the widget's button always does)")
+    handoff_on_low_confidence: bool = Field(default=True, description="a fallback reading hands off at once")
+    handoff_after_fallbacks: int = Field(default=2, description="hand off on the Nth fallback in a row; 0 = never")
+    handoff_after_complaints: int = Field(default=2, description="hand off on the Nth complaint; 1 = at once, "
+                                          "0 = never (the bot answers every complaint from the FAQ)")
+    resolution_tags: tuple[str, ...] = ("resolved", "refunded", "replaced", "order_changed", "no_response",
+                                        "duplicate", "spam", "other")
+    agent_recent_orders: int = 5
+    agent_suggestions: int = 4
+
+    # admin: FAQ limits, bulk import, dashboard, intent retraining
+    faq_question_max_chars: int = 500
+    faq_answer_max_chars: int = 4000
+    faq_max_intents: int = 8
+    faq_import_max_bytes: int = 2_000_000
+    admin_page_size: int = 50
+    stats_window_hours: int = 24
+    stats_review_limit: int = 50
+    stats_cache_s: float = Field(default=10.0, description="how long /metrics reuses computed SQL figures")
+    retrain_threads: int = Field(default=1, description="torch threads of a background retraining")
+    retrain_eval_per_intent: int = Field(default=10, description="dev rows per intent to compare old and new")
+    retrain_tolerance: float = Field(default=0.0, description="how much worse a new model may be and still win")
 
     # optional LLM (off by default; never required)
     llm_backend: str | None = Field(default=None, description="'fake' for tests or an import path")
