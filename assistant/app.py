@@ -10,9 +10,10 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from assistant.api import auth, sessions
+from assistant.api import agent_desk, auth, left_messages, sessions
 from assistant.chat import socket as chat_socket
 from assistant.config import REPO_ROOT, Settings, get_settings
+from assistant.handoff import socket as agent_socket
 from assistant.runtime import build_runtime
 
 WEB_DIR = REPO_ROOT / "web"
@@ -33,6 +34,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sessions.router)
     app.include_router(auth.router)
     app.include_router(chat_socket.router)
+    app.include_router(agent_desk.router)
+    app.include_router(left_messages.router)
+    app.include_router(agent_socket.router)
 
     @app.get("/healthz")
     async def healthz() -> dict:

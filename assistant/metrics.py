@@ -15,3 +15,4 @@ ANSWER_LATENCY = Histogram(
 REC_EXPOSURES = Counter("shopassist_rec_exposures_total", "Item cards shown", ["variant"])
 REC_EVENTS = Counter("shopassist_behaviour_events_total", "Behaviour events from the widget", ["kind"])
 BAD_FRAMES = Counter("shopassist_bad_frames_total", "Refused client frames", ["code"])
+AGENT_ACTIONS = Counter("shopassist_agent_actions_total", "Agent console actions on sessions", ["action"])

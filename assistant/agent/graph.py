@@ -157,12 +157,23 @@ class DialogueNodes:
 
     async def out_of_scope(self, state: DialogueState) -> DialogueState:
         streak = state.get("fallback_streak", 0) + 1
-        if streak >= self.t.settings.handoff_after_fallbacks:
+        if 0 < self.t.settings.handoff_after_fallbacks <= streak:
             return {"reply": replies.HANDOFF, "handoff": True, "handoff_reason": "repeated_fallback"}
         return {"reply": replies.OUT_OF_SCOPE}
 
+    async def complaint(self, state: DialogueState) -> DialogueState:
+        """A complaint is answered from the FAQ until the Nth one, which goes to a person."""
+        nth = state.get("complaints", 0) + 1
+        if 0 < self.t.settings.handoff_after_complaints <= nth:
+            return {"reply": replies.HANDOFF_COMPLAINT, "handoff": True, "handoff_reason": "complaint"}
+        return await self.faq(state)
+
     async def handoff(self, state: DialogueState) -> DialogueState:
         explicit = state["reading"]["intent"] == "contact_human_agent"
+        if explicit and not self.t.settings.handoff_on_request:
+            return await self.faq(state)
+        if not explicit and not self.t.settings.handoff_on_low_confidence:
+            return await self.out_of_scope(state)
         return {"reply": replies.HANDOFF, "handoff": True,
                 "handoff_reason": "requested" if explicit else "low_confidence"}
 

@@ -33,6 +33,7 @@ OUT_OF_SCOPE = ("I'm the shop's assistant, so I can help with orders, delivery, 
                 "your account and our products. Could you rephrase your question?")
 NO_FAQ = "I'm not sure I have the answer to that. Let me bring in a person who can help."
 HANDOFF = "I'm handing this conversation to a person from our team."
+HANDOFF_COMPLAINT = "I'm sorry this is still not sorted out. I'm handing your conversation to a person from our team."
 
 YES = {"yes", "y", "yeah", "yep", "sure", "ok", "okay", "please do", "do it", "confirm", "yes please",
        "go ahead", "correct"}

@@ -8,9 +8,10 @@ PRODUCT_SEARCH = "product_search"
 RECOMMENDATION = "recommendation"
 HUMAN = "contact_human_agent"
 OUT_OF_SCOPE = "out_of_scope"
+COMPLAINT = "complaint"
 
 ROUTES = ("faq", "track_order", "cancel_order", "confirm", "products", "recommend", "smalltalk",
-          "handoff", "out_of_scope")
+          "complaint", "handoff", "out_of_scope")
 
 
 def route_for(intent: str, *, fallback: bool, pending: dict | None) -> str:
@@ -31,4 +32,6 @@ def route_for(intent: str, *, fallback: bool, pending: dict | None) -> str:
         return "recommend"
     if intent in SMALLTALK:
         return "smalltalk"
+    if intent == COMPLAINT:
+        return "complaint"
     return "faq"

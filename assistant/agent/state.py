@@ -12,6 +12,7 @@ class DialogueState(TypedDict, total=False):
     text: str
     pending: dict[str, Any] | None  # a question the bot asked last turn (e.g. confirm a cancellation)
     fallback_streak: int
+    complaints: int  # complaints the bot already answered in this session
     variant: str  # the session's recommendation A/B variant
     # classify
     reading: dict[str, Any]  # IntentReading as a dict

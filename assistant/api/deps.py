@@ -13,6 +13,7 @@ from assistant.security import AgentClaims, TokenError, read_agent_token, read_s
 from assistant.store.models import RevokedToken
 
 bearer = HTTPBearer(auto_error=False)
+AGENT_ROLES = ("agent", "admin")
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -37,8 +38,15 @@ def shopper_session_id(
 async def current_agent(
     creds: HTTPAuthorizationCredentials | None = Depends(bearer), rt: Runtime = Depends(get_runtime)
 ) -> AgentClaims:
-    """The signed-in agent or admin: 401 for a missing, forged, expired, revoked or shopper token."""
-    return await agent_from_token(rt, creds.credentials if creds else None)
+    """The signed-in agent or admin: 401 for a missing, forged, expired, revoked or shopper token, 403 for
+    a valid token of a role that is neither."""
+    return check_agent_role(await agent_from_token(rt, creds.credentials if creds else None))
+
+
+def check_agent_role(agent: AgentClaims) -> AgentClaims:
+    if agent.role not in AGENT_ROLES:
+        raise HTTPException(403, "agent or admin role required")
+    return agent
 
 
 async def agent_from_token(rt: Runtime, token: str | None) -> AgentClaims:

@@ -52,6 +52,43 @@ ClientFrame = Annotated[
 client_frame_adapter: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
 
 
+# ---------- agent console -> server (/ws/agent; every frame names its session) ----------
+
+
+class AgentMessageFrame(BaseModel):
+    """An agent's reply into a session it has claimed."""
+
+    type: Literal["message"]
+    session_id: str = Field(min_length=1, max_length=64)
+    text: str
+    client_msg_id: str = Field(min_length=1, max_length=100)
+
+
+class AgentTypingFrame(BaseModel):
+    type: Literal["typing"]
+    session_id: str = Field(min_length=1, max_length=64)
+    active: bool = True
+
+
+class WatchFrame(BaseModel):
+    """Follow a session live and replay its stored messages after `after_seq` ("resume" is the same)."""
+
+    type: Literal["watch", "resume"]
+    session_id: str = Field(min_length=1, max_length=64)
+    after_seq: int = Field(default=0, ge=0)
+
+
+class UnwatchFrame(BaseModel):
+    type: Literal["unwatch"]
+    session_id: str = Field(min_length=1, max_length=64)
+
+
+AgentClientFrame = Annotated[
+    AgentMessageFrame | AgentTypingFrame | WatchFrame | UnwatchFrame, Field(discriminator="type")
+]
+agent_frame_adapter: TypeAdapter[AgentClientFrame] = TypeAdapter(AgentClientFrame)
+
+
 # ---------- server -> client ----------
 
 

@@ -21,6 +21,7 @@ from assistant.chat.bus import AGENTS_CHANNEL, MessageBus, session_channel
 from assistant.chat.conversations import ConversationStore
 from assistant.chat.protocol import AckFrame, ErrorFrame, ReplyFrame, StatusFrame, TypingNotice
 from assistant.store.models import (
+    Agent,
     Author,
     BehaviourEvent,
     ChatSession,
@@ -31,6 +32,7 @@ from assistant.store.models import (
 )
 
 log = logging.getLogger(__name__)
+COMPLAINT_LOOKBACK = 50  # messages scanned for earlier complaints the bot answered
 
 
 class FrameRefused(Exception):
@@ -91,7 +93,7 @@ class ChatService:
         state = await self.graph.ainvoke({
             "session_id": session_id, "customer_id": chat.customer_id, "text": text,
             "pending": chat.pending, "fallback_streak": chat.fallback_streak,
-            "variant": chat.variant,
+            "variant": chat.variant, "complaints": await self._complaints_answered(session_id),
         })
         await self._store_reply(chat, state)
         metrics.ANSWER_LATENCY.observe(time.perf_counter() - started)
@@ -110,10 +112,10 @@ class ChatService:
         }
         stored = await self.store.append(chat.id, Author.BOT, state["reply"], payload=payload)
         metrics.MESSAGES.labels("bot").inc()
-        out_of_scope = state["route"] == "out_of_scope"
+        missed = state["route"] == "out_of_scope" or bool(reading.get("fallback"))
         await self.store.update_session(
             chat.id, pending=state.get("next_pending"),
-            fallback_streak=(chat.fallback_streak + 1) if out_of_scope else 0,
+            fallback_streak=(chat.fallback_streak + 1) if missed else 0,
         )
         if state.get("items"):
             await self._log_exposures(chat, [i["item_id"] for i in state["items"]])
@@ -121,6 +123,10 @@ class ChatService:
         await self.bus.publish(session_channel(chat.id), reply_frame(msg))
         if state.get("handoff"):
             await self.hand_off(chat.id, state.get("handoff_reason") or "requested")
+
+    async def _complaints_answered(self, session_id: str) -> int:
+        recent = await self.store.last_messages(session_id, COMPLAINT_LOOKBACK)
+        return sum(1 for m in recent if m.author == Author.BOT and (m.payload or {}).get("intent") == "complaint")
 
     async def _log_exposures(self, chat: ChatSession, item_ids: list[int]) -> None:
         async with self._sessions() as db:
@@ -138,6 +144,13 @@ class ChatService:
         await self.bus.publish(session_channel(session_id), StatusFrame(
             state=SessionState.WAITING, queue_position=position, agents_online=online).model_dump())
         await self.bus.publish(AGENTS_CHANNEL, {"type": "queue_changed", "session_id": session_id})
+
+    async def status_of(self, chat: ChatSession) -> StatusFrame:
+        """The session's current hands (sent after a resume, so a reloaded widget knows who it talks to)."""
+        async with self._sessions() as db:
+            agent = await db.get(Agent, chat.agent_id) if chat.agent_id else None
+        return StatusFrame(state=chat.state, queue_position=await self.store.queue_position(chat.id),
+                           agents_online=int(self._agents_online()), agent_name=agent.name if agent else None)
 
     async def request_handoff(self, chat: ChatSession) -> None:
         """The widget's "talk to a human" button."""

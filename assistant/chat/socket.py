@@ -9,7 +9,7 @@ from contextlib import suppress
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from assistant import metrics
 from assistant.chat.bus import session_channel
@@ -48,7 +48,7 @@ class FrameSender:
             await self._ws.send_text(json.dumps(data))
 
 
-def parse_client_frame(raw: str, max_bytes: int):
+def parse_client_frame(raw: str, max_bytes: int, adapter: TypeAdapter = client_frame_adapter):
     if len(raw.encode()) > max_bytes:
         raise FrameRefused("frame_too_large", f"frames are limited to {max_bytes} bytes")
     try:
@@ -56,7 +56,7 @@ def parse_client_frame(raw: str, max_bytes: int):
     except json.JSONDecodeError as e:
         raise FrameRefused("bad_json", f"not JSON: {e.msg}") from e
     try:
-        return client_frame_adapter.validate_python(data)
+        return adapter.validate_python(data)
     except ValidationError as e:
         first = e.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "frame"
@@ -131,6 +131,8 @@ async def _handle(frame, sender: FrameSender, chat_service: ChatService, session
         case ResumeFrame():
             for replayed in await chat_service.replay(session_id, frame.after_seq):
                 await sender.send(replayed)
+            if chat.state != SessionState.BOT:
+                await sender.send(await chat_service.status_of(chat))
         case TypingFrame():
             if chat.state == SessionState.WITH_AGENT:
                 await chat_service.bus.publish(session_channel(session_id),

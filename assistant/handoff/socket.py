@@ -1,0 +1,170 @@
+"""The agent websocket /ws/agent: live queue, watched sessions' messages and typing, the agent's replies.
+
+Server frames are those of the shopper socket plus `session_id`, and two of its own:
+`{"type":"hello",...}` once, and `{"type":"queue","waiting":[...],"mine":[...],"agents_online":n}`
+whenever the queue changes. See docs/agent.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
+
+from assistant import metrics
+from assistant.api.deps import agent_from_token, check_agent_role
+from assistant.chat.bus import AGENTS_CHANNEL, session_channel
+from assistant.chat.protocol import (
+    AgentMessageFrame,
+    AgentTypingFrame,
+    ErrorFrame,
+    UnwatchFrame,
+    WatchFrame,
+    agent_frame_adapter,
+)
+from assistant.chat.service import FrameRefused
+from assistant.chat.socket import CLOSE_UNAUTHORIZED, FrameSender, parse_client_frame
+from assistant.handoff.desk import AgentDesk
+from assistant.handoff.views import queue_item
+from assistant.runtime import Runtime
+from assistant.security import AgentClaims
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+
+@router.websocket("/ws/agent")
+async def agent_socket(ws: WebSocket, token: str = "") -> None:
+    rt: Runtime = ws.app.state.runtime
+    await ws.accept()
+    try:
+        agent = check_agent_role(await agent_from_token(rt, token))
+    except HTTPException as e:
+        await ws.close(code=CLOSE_UNAUTHORIZED, reason=str(e.detail))
+        return
+    desk = AgentDesk(rt)
+    sender = FrameSender(ws)
+    async with presence(desk, agent), rt.bus.subscribe(AGENTS_CHANNEL) as queue_events, \
+            SessionWatcher(desk, sender) as watcher:
+        await sender.send({"type": "hello", "agent_id": agent.agent_id, "name": agent.name, "role": agent.role})
+        await sender.send(await queue_frame(desk, agent))
+        forward = asyncio.create_task(_forward_queue(queue_events, sender, desk, agent))
+        try:
+            await _read_frames(ws, sender, desk, agent, watcher)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            forward.cancel()
+            with suppress(asyncio.CancelledError, Exception):
+                await forward
+
+
+@asynccontextmanager
+async def presence(desk: AgentDesk, agent: AgentClaims):
+    """Count the agent's open sockets (the widget offers "leave a message" when nobody is online)."""
+    online = desk.rt.agents_online
+    online[agent.agent_id] = online.get(agent.agent_id, 0) + 1
+    await desk.announce_queue_change()
+    try:
+        yield
+    finally:
+        online[agent.agent_id] -= 1
+        if online[agent.agent_id] <= 0:
+            del online[agent.agent_id]
+        await desk.announce_queue_change()
+
+
+async def queue_frame(desk: AgentDesk, agent: AgentClaims) -> dict[str, Any]:
+    waiting = await desk.assignments.waiting()
+    mine = await desk.assignments.held_by(agent.agent_id)
+    return {"type": "queue", "waiting": [queue_item(e).model_dump(mode="json") for e in waiting],
+            "mine": [queue_item(e).model_dump(mode="json") for e in mine], "agents_online": desk.agents_online()}
+
+
+async def _forward_queue(events, sender: FrameSender, desk: AgentDesk, agent: AgentClaims) -> None:
+    async for _ in events:
+        try:
+            await sender.send(await queue_frame(desk, agent))
+        except Exception:  # the socket is gone; the reader ends the connection
+            return
+
+
+class SessionWatcher:
+    """The sessions one console follows: a bus subscription per session, forwarded with its session_id."""
+
+    def __init__(self, desk: AgentDesk, sender: FrameSender) -> None:
+        self._desk = desk
+        self._sender = sender
+        self._watched: dict[str, tuple[AsyncExitStack, asyncio.Task]] = {}
+
+    async def __aenter__(self) -> SessionWatcher:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for session_id in list(self._watched):
+            await self.unwatch(session_id)
+
+    async def watch(self, session_id: str, after_seq: int) -> None:
+        """Subscribe first, then replay: nothing published in between is missed (duplicates share a seq)."""
+        chat = await self._desk.store.get_session(session_id)
+        if chat is None:
+            raise FrameRefused("unknown_session", f"no session {session_id}")
+        if session_id not in self._watched:
+            stack = AsyncExitStack()
+            frames = await stack.enter_async_context(self._desk.rt.bus.subscribe(session_channel(session_id)))
+            self._watched[session_id] = (stack, asyncio.create_task(self._forward(session_id, frames)))
+        for frame in await self._desk.rt.chat.replay(session_id, after_seq):
+            await self._sender.send({**frame, "session_id": session_id})
+        status = await self._desk.rt.chat.status_of(chat)
+        await self._sender.send({**status.model_dump(), "session_id": session_id})
+
+    async def unwatch(self, session_id: str) -> None:
+        stack, task = self._watched.pop(session_id, (None, None))
+        if task is not None:
+            task.cancel()
+            with suppress(asyncio.CancelledError, Exception):
+                await task
+            await stack.aclose()
+
+    async def _forward(self, session_id: str, frames) -> None:
+        async for frame in frames:
+            if frame.get("type") == "typing" and frame.get("author") != "shopper":
+                continue  # the console shows the shopper typing, not itself or the bot
+            try:
+                await self._sender.send({**frame, "session_id": session_id})
+            except Exception:
+                return
+
+
+async def _read_frames(ws: WebSocket, sender: FrameSender, desk: AgentDesk, agent: AgentClaims,
+                       watcher: SessionWatcher) -> None:
+    max_bytes = desk.rt.settings.max_frame_bytes
+    while True:
+        raw = await ws.receive_text()
+        try:
+            await _handle(parse_client_frame(raw, max_bytes, agent_frame_adapter), sender, desk, agent, watcher)
+        except FrameRefused as refused:
+            metrics.BAD_FRAMES.labels(refused.frame.code).inc()
+            await sender.send(refused.frame)
+        except WebSocketDisconnect:
+            raise
+        except Exception:
+            log.exception("agent frame failed (agent %s)", agent.agent_id)
+            await sender.send(ErrorFrame(code="internal", detail="the server failed on this frame; "
+                                         "nothing already stored was lost"))
+
+
+async def _handle(frame, sender: FrameSender, desk: AgentDesk, agent: AgentClaims, watcher: SessionWatcher) -> None:
+    match frame:
+        case AgentMessageFrame():
+            ack = await desk.reply(frame.session_id, agent, frame.text, frame.client_msg_id)
+            await sender.send({**ack.model_dump(), "session_id": frame.session_id})
+        case AgentTypingFrame():
+            await desk.typing(frame.session_id, agent, frame.active)
+        case WatchFrame():
+            await watcher.watch(frame.session_id, frame.after_seq)
+        case UnwatchFrame():
+            await watcher.unwatch(frame.session_id)
