@@ -1,0 +1,11 @@
+"""The admin API under /api/admin (admin role on every route): FAQ, catalogue, jobs, dashboard figures."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from assistant.api import admin_faq
+from assistant.api.deps import current_admin
+
+router = APIRouter(prefix="/api/admin", dependencies=[Depends(current_admin)])
+router.include_router(admin_faq.router)
