@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from assistant.api import agent_desk, auth, left_messages, sessions
+from assistant.api import admin, agent_desk, auth, left_messages, sessions
 from assistant.chat import socket as chat_socket
 from assistant.config import REPO_ROOT, Settings, get_settings
 from assistant.handoff import socket as agent_socket
@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sessions.router)
     app.include_router(auth.router)
     app.include_router(chat_socket.router)
+    app.include_router(admin.router)
     app.include_router(agent_desk.router)
     app.include_router(left_messages.router)
     app.include_router(agent_socket.router)
