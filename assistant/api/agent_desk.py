@@ -12,7 +12,7 @@ from assistant.chat.service import FrameRefused
 from assistant.handoff.assignment import Outcome
 from assistant.handoff.desk import AgentDesk
 from assistant.handoff.views import QueueItem, ShopperContext, Transcript, load_transcript, queue_item, shopper_context
-from assistant.intent.labels import is_known_intent
+from assistant.intent.labels import LABELS, is_known_intent
 from assistant.runtime import Runtime
 from assistant.security import AgentClaims
 from assistant.store.models import Author, ChatSession, LabelledFeedback, Message
@@ -106,6 +106,12 @@ def _check(outcome: Outcome, conflict: str) -> None:
         raise HTTPException(404, "no such session")
     if outcome is Outcome.CONFLICT:
         raise HTTPException(409, conflict)
+
+
+@router.get("/intents", response_model=list[str])
+async def intents(agent: AgentClaims = Depends(current_agent)) -> list[str]:
+    """The intent labels a shopper message can be corrected to."""
+    return list(LABELS)
 
 
 @router.get("/resolutions", response_model=list[str])

@@ -34,6 +34,7 @@ from assistant.security import AgentClaims
 
 log = logging.getLogger(__name__)
 router = APIRouter()
+CLOSE_FORBIDDEN = 4403
 
 
 @router.websocket("/ws/agent")
@@ -43,7 +44,7 @@ async def agent_socket(ws: WebSocket, token: str = "") -> None:
     try:
         agent = check_agent_role(await agent_from_token(rt, token))
     except HTTPException as e:
-        await ws.close(code=CLOSE_UNAUTHORIZED, reason=str(e.detail))
+        await ws.close(code=CLOSE_FORBIDDEN if e.status_code == 403 else CLOSE_UNAUTHORIZED, reason=str(e.detail))
         return
     desk = AgentDesk(rt)
     sender = FrameSender(ws)
