@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from assistant.admin.stats import refresh_metrics
 from assistant.api import admin, agent_desk, auth, left_messages, sessions
 from assistant.chat import socket as chat_socket
 from assistant.config import REPO_ROOT, Settings, get_settings
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/metrics")
     async def metrics() -> Response:
+        await refresh_metrics(app.state.runtime)  # the dashboard's figures, from SQL
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     _mount_web(app, WEB_DIR)

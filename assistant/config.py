@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     faq_answer_max_chars: int = 4000
     faq_max_intents: int = 8
     faq_import_max_bytes: int = 2_000_000
+    item_text_max_chars: int = 20_000
     admin_page_size: int = 50
     stats_window_hours: int = 24
     stats_review_limit: int = 50

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 MESSAGES = Counter("shopassist_messages_total", "Stored chat messages", ["author"])
 INTENTS = Counter("shopassist_intents_total", "Classified shopper messages", ["intent"])
@@ -16,3 +16,14 @@ REC_EXPOSURES = Counter("shopassist_rec_exposures_total", "Item cards shown", ["
 REC_EVENTS = Counter("shopassist_behaviour_events_total", "Behaviour events from the widget", ["kind"])
 BAD_FRAMES = Counter("shopassist_bad_frames_total", "Refused client frames", ["code"])
 AGENT_ACTIONS = Counter("shopassist_agent_actions_total", "Agent console actions on sessions", ["action"])
+
+# dashboard figures over the admin window (stats_window_hours), recomputed from SQL when /metrics is scraped
+WINDOW_MESSAGES = Gauge("shopassist_window_messages", "Messages in the dashboard window", ["author"])
+WINDOW_SESSIONS = Gauge("shopassist_window_sessions", "Chat sessions with a shopper message in the window")
+HANDOFF_RATE = Gauge("shopassist_handoff_rate", "Share of the window's sessions handed to a human")
+CONTAINMENT = Gauge("shopassist_containment_rate", "Share of the window's sessions handled without a human")
+WINDOW_INTENTS = Gauge("shopassist_window_intents", "Bot replies in the window by classified intent", ["intent"])
+ANSWER_LATENCY_QUANTILE = Gauge("shopassist_answer_latency_seconds", "Answer latency over the window",
+                                ["quantile"])
+REC_CLICK_THROUGH = Gauge("shopassist_rec_click_through", "Share of shown item cards then clicked (window)")
+REVIEW_MESSAGES = Gauge("shopassist_review_messages", "Fallback or unanswered bot replies in the window")

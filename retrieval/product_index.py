@@ -55,6 +55,9 @@ class ProductIndex:
         if ids:
             self._collection.delete(ids=ids)
 
+    def ids(self) -> set[int]:
+        return {int(i) for i in self._collection.get(include=[])["ids"]}
+
     def count(self) -> int:
         return self._collection.count()
 

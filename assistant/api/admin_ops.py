@@ -1,0 +1,39 @@
+"""Admin routes of operations: intent retraining and its job, and the dashboard's figures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+
+from assistant.admin.retraining import RetrainRequest, job_view, start_retraining
+from assistant.admin.stats import dashboard_stats
+from assistant.api.admin_errors import admin_errors
+from assistant.api.deps import get_runtime
+from assistant.runtime import Runtime
+from assistant.store.models import Job
+
+router = APIRouter(tags=["admin: operations"])
+
+
+@router.post("/retrain-intents", status_code=202)
+async def retrain_intents(body: RetrainRequest | None = None, rt: Runtime = Depends(get_runtime)) -> dict[str, Any]:
+    """Start a background retraining; follow it at GET /api/admin/jobs/{id}."""
+    with admin_errors():
+        return await start_retraining(rt, body or RetrainRequest())
+
+
+@router.get("/jobs/{job_id}")
+async def read_job(job_id: int, rt: Runtime = Depends(get_runtime)) -> dict[str, Any]:
+    async with rt.sessions() as db:
+        job = await db.get(Job, job_id)
+        if job is None:
+            raise HTTPException(404, f"no job {job_id}")
+        return job_view(job)
+
+
+@router.get("/stats")
+async def stats(hours: int | None = Query(None, ge=1, le=24 * 366),
+                rt: Runtime = Depends(get_runtime)) -> dict[str, Any]:
+    """Messages per hour, handoff rate, containment, intents, latency p50/p95, click-through, review list."""
+    return await dashboard_stats(rt.sessions, hours or rt.settings.stats_window_hours, rt.settings.stats_review_limit)
