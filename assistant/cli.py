@@ -49,6 +49,43 @@ def _recs_config(cf_model: str | None = None):
     return config if cf_model is None else RecommenderConfig(cf_model=cf_model, diversity=config.diversity)
 
 
+@app.command("train-intents")
+def train_intents(
+    quick: bool = typer.Option(False, help="frozen MiniLM + linear probe + neighbours (about a minute)"),
+    max_per_intent: int | None = typer.Option(None, help="cap training rows per intent (for experiments)"),
+    epochs: float | None = typer.Option(None, help="epochs of the calibration phase"),
+    seed: int = typer.Option(13, help="random seed"),
+    out: Path | None = typer.Option(None, help="model folder (default: the configured intent model dir)"),
+    feedback: bool = typer.Option(True, help="include agent corrections from the labelled_feedback table"),
+) -> None:
+    """Fine-tune, calibrate and export the intent model; prints the model card's figures."""
+    import json
+
+    from assistant.config import get_settings
+    from assistant.intent.training import stored_feedback, train_intent_model
+
+    settings = get_settings()
+    card = train_intent_model(out or settings.resolved_intent_model_dir, settings.data_dir, quick=quick,
+                              max_per_intent=max_per_intent, epochs=epochs, seed=seed,
+                              feedback=stored_feedback(settings) if feedback else ())
+    typer.echo(json.dumps({"temperature": card["temperature"], "neighbour_weight": card["neighbour_weight"],
+                           "policy": card["policy"], "seconds": card["training"].get("seconds")}))
+    typer.echo(json.dumps(card["metrics"], indent=1))
+
+
+@app.command("eval-intents")
+def eval_intents(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSON lines with text and intent"),
+    through_server: str | None = typer.Option(None, help="base URL of a running chat server (http://host:port)"),
+) -> None:
+    """Per-intent precision/recall/F1, a confusion-matrix PNG, and as LAST line one JSON summary."""
+    from assistant.config import get_settings
+    from assistant.intent.cli_report import run_intent_evaluation
+
+    for line in run_intent_evaluation(get_settings(), file, through_server):
+        typer.echo(line)
+
+
 @app.command("train-recs")
 def train_recs(
     dataset: Path | None = typer.Option(None, help="train on a data-set folder instead of the SQL store"),
@@ -149,3 +186,79 @@ def create_agent(
         agent.name, agent.role, agent.password_hash = name, role, hash_password(password)
         db.commit()
         typer.echo(f"{role} {agent.email} (id {agent.id}) ready")
+
+
+faq_app = typer.Typer(help="Bulk FAQ maintenance (the same rules as the admin API; run beside a stopped server "
+                      "or a Chroma server).", no_args_is_help=True)
+app.add_typer(faq_app, name="faq")
+
+
+@faq_app.command("import")
+def faq_import(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="a .json or .csv FAQ file"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="only report what would change"),
+    merge: bool = typer.Option(False, "--merge", help="keep entries missing from the file (default: delete them)"),
+) -> None:
+    """Import a FAQ file: entries are added, updated or deleted so the FAQ matches the file."""
+    import asyncio
+
+    from assistant.admin.faq_bulk import (
+        ImportRefused,
+        describe_problems,
+        describe_report,
+        detect_format,
+        import_faq,
+        standalone_faq_service,
+    )
+    from assistant.config import get_settings
+
+    fmt = detect_format(file.suffix)
+    if fmt is None:
+        raise typer.BadParameter("the file name must end in .json or .csv")
+
+    async def run() -> dict:
+        async with standalone_faq_service(get_settings()) as service:
+            return await import_faq(service, file.read_bytes(), fmt, "merge" if merge else "sync", dry_run, None)
+
+    try:
+        report = asyncio.run(run())
+    except ImportRefused as refused:
+        typer.echo(f"{file}: refused, nothing was changed", err=True)
+        for line in describe_problems(refused.problems):
+            typer.echo(f"  {line}", err=True)
+        raise typer.Exit(1) from refused
+    for line in describe_report(report):
+        typer.echo(line)
+
+
+@faq_app.command("export")
+def faq_export(file: Path = typer.Argument(..., dir_okay=False, help="a .json or .csv file to write")) -> None:
+    """Write every FAQ entry to a JSON or CSV file (importable again)."""
+    import asyncio
+
+    from assistant.admin.faq_bulk import detect_format, export_faq, standalone_faq_service
+    from assistant.config import get_settings
+
+    fmt = detect_format(file.suffix)
+    if fmt is None:
+        raise typer.BadParameter("the file name must end in .json or .csv")
+
+    async def run() -> list[dict]:
+        async with standalone_faq_service(get_settings()) as service:
+            return await service.all_entries()
+
+    entries = asyncio.run(run())
+    file.write_text(export_faq(entries, fmt), encoding="utf-8")
+    typer.echo(f"wrote {len(entries)} FAQ entries to {file}")
+
+
+@app.command("import-catalogue")
+def import_catalogue_command(
+    folder: Path = typer.Argument(..., exists=True, file_okay=False,
+                                  help="a folder like ../shared/data/amazon_office (items.jsonl, interactions.csv)"),
+) -> None:
+    """Load items and behaviour from FOLDER, reindex the products and retrain the recommender."""
+    from assistant.admin.catalogue import import_catalogue
+    from assistant.config import get_settings
+
+    import_catalogue(get_settings(), folder, echo=typer.echo)

@@ -7,17 +7,20 @@ A file with any problem is refused whole, with the line of each problem, and cha
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from json.decoder import scanstring
 from typing import Any
 
 from pydantic import ValidationError
 
-from assistant.admin.faq_service import Change, FaqInput, FaqService, entry_view, snapshot
+from assistant.admin.faq_service import Change, FaqInput, FaqService, snapshot
 from assistant.config import Settings
 from assistant.store.models import FaqEntry, utcnow
 
@@ -274,5 +277,34 @@ def export_faq(entries: list[dict[str, Any]], fmt: str) -> str:
     return out.getvalue()
 
 
-__all__ = ["FORMATS", "MODES", "ImportRefused", "detect_format", "entry_view", "export_faq", "import_faq",
-           "parse_faq_file", "plan_import"]
+
+
+# ---- outside the server (the `shopassist faq import|export` commands) ----
+@asynccontextmanager
+async def standalone_faq_service(settings: Settings) -> AsyncIterator[FaqService]:
+    """A FaqService over the configured store and collection, for commands run beside (or without) a server."""
+    from assistant.store.database import async_session_factory, make_async_engine, upgrade_schema
+    from retrieval.chroma_store import MiniLMEmbeddingFunction, make_chroma_client
+    from retrieval.faq_index import FaqIndex
+
+    await asyncio.to_thread(upgrade_schema, settings.resolved_database_url)
+    engine = make_async_engine(settings.resolved_database_url)
+    client = make_chroma_client(settings.resolved_chroma_path, settings.chroma_url)
+    try:
+        yield FaqService(async_session_factory(engine), FaqIndex(client, MiniLMEmbeddingFunction()), settings)
+    finally:
+        await engine.dispose()
+
+
+def describe_report(report: dict[str, Any]) -> list[str]:
+    """Human-readable lines of an import report."""
+    verb = "changed" if report["applied"] else "would change (dry run)"
+    lines = [f"FAQ import {verb}: " + ", ".join(f"{n} {k}" for k, n in report["counts"].items())]
+    lines += [f"  + line {r['line']}: {r['question']}" for r in report["added"]]
+    lines += [f"  ~ #{r['id']} (line {r['line']}): {r['after']['question']}" for r in report["updated"]]
+    lines += [f"  - #{r['id']}: {r['question']}" for r in report["deleted"]]
+    return lines
+
+
+def describe_problems(problems: list[dict[str, Any]]) -> list[str]:
+    return [f"line {p['line']}: " + (f"{p['field']}: " if p.get("field") else "") + p["error"] for p in problems]
