@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     intent_batch_window_ms: float = 3.0
     intent_max_batch: int = 32
     intent_use_onnx: bool = True
+    intent_threads: int | None = Field(default=None, description="inference threads; None = torch/onnx default")
+    intent_eval_concurrency: int = Field(default=8, description="parallel sessions, eval-intents --through-server")
+    intent_eval_timeout_s: float = Field(default=30.0, description="reply wait, eval-intents --through-server")
 
     # retrieval and recommendations
     faq_top_k: int = 3

@@ -1,0 +1,1 @@
+"""Intent understanding: a calibrated MiniLM-BERT classifier, its fallback policy and a micro-batching service."""

@@ -1,0 +1,104 @@
+"""The intent classifier: network + neighbour votes -> calibrated probabilities -> readings under the policy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from assistant.intent.backends import OnnxBackend, TorchBackend, onnx_available
+from assistant.intent.calibration import ensemble_scores, softmax
+from assistant.intent.clauses import split_clauses
+from assistant.intent.knn import NeighbourVoter
+from assistant.intent.labels import OUT_OF_SCOPE, SHOP_INTENTS
+from assistant.intent.model_card import NEIGHBOURS_FILE, ModelCard
+from assistant.intent.policy import FallbackPolicy
+from assistant.intent.reading import IntentReading, IntentScore
+
+INFERENCE_BATCH = 64
+N_ALTERNATIVES = 3
+# intents that never count as a second request in a message ("hi, where is my order")
+NOT_SECONDARY = frozenset({OUT_OF_SCOPE, *(i for i in SHOP_INTENTS if i in ("greeting", "thanks", "goodbye"))})
+
+
+class IntentClassifier:
+    """Classifies batches of messages; `predict` is synchronous and CPU-bound (run it off the event loop)."""
+
+    def __init__(self, backend, card: ModelCard, neighbours: NeighbourVoter | None,
+                 policy: FallbackPolicy | None = None) -> None:
+        self.backend = backend
+        self.card = card
+        self.labels = list(card.labels)
+        self.neighbours = neighbours
+        self.policy = policy or card.policy
+
+    @classmethod
+    def load(cls, model_dir: Path, use_onnx: bool = True, threshold: float | None = None,
+             margin: float | None = None, threads: int | None = None) -> IntentClassifier:
+        """Load a trained model; int8 ONNX when asked and exported, else PyTorch fp32.
+        `threshold` / `margin` override the calibrated policy of the model card."""
+        model_dir = Path(model_dir)
+        card = ModelCard.load(model_dir)
+        if use_onnx and onnx_available(model_dir):
+            backend = OnnxBackend(model_dir, card.max_length, threads)
+        else:
+            backend = TorchBackend(model_dir, card.max_length, threads)
+        neighbours_path = model_dir / NEIGHBOURS_FILE
+        neighbours = NeighbourVoter.load(neighbours_path) if neighbours_path.exists() else None
+        return cls(backend, card, neighbours, card.policy.with_overrides(threshold, margin))
+
+    @classmethod
+    def from_settings(cls, settings) -> IntentClassifier:
+        return cls.load(settings.resolved_intent_model_dir, use_onnx=settings.intent_use_onnx,
+                        threshold=settings.intent_threshold, margin=settings.intent_margin,
+                        threads=settings.intent_threads)
+
+    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        """Calibrated intent probabilities, one row per text, columns in `self.labels` order."""
+        if not texts:
+            return np.zeros((0, len(self.labels)))
+        order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths pad less
+        probs = np.zeros((len(texts), len(self.labels)))
+        for start in range(0, len(texts), INFERENCE_BATCH):
+            chunk = order[start: start + INFERENCE_BATCH]
+            probs[chunk] = self._calibrated([texts[i] for i in chunk])
+        return probs
+
+    def _calibrated(self, texts: list[str]) -> np.ndarray:
+        logits, embeddings = self.backend.run(texts)
+        votes = self.neighbours.probabilities(embeddings) if self.neighbours is not None else None
+        return softmax(ensemble_scores(logits, votes, self.card.neighbour_weight), self.card.temperature)
+
+    def predict(self, texts: Sequence[str]) -> list[IntentReading]:
+        clauses = [split_clauses(t) for t in texts]
+        flat = list(texts) + [c for cs in clauses for c in cs]
+        probs = self.probabilities(flat)
+        readings, offset = [], len(texts)
+        for i, cs in enumerate(clauses):
+            readings.append(self._reading(probs[i], probs[offset: offset + len(cs)]))
+            offset += len(cs)
+        return readings
+
+    def _reading(self, probs: np.ndarray, clause_probs: np.ndarray) -> IntentReading:
+        ranked = np.argsort(-probs)
+        top_intent = self.labels[ranked[0]]
+        secondary = self._secondary_intent(top_intent, clause_probs)
+        confidence = float(probs[ranked[0]])
+        if secondary is not None:
+            confidence = max(confidence, float(clause_probs[:, ranked[0]].max()))
+        runner_up = self.labels[ranked[1]]
+        fallback = self.policy.falls_back(top_intent, confidence, float(probs[ranked[1]]),
+                                          runner_up_confirmed=secondary == runner_up)
+        alternatives = [IntentScore(intent=self.labels[j], confidence=float(probs[j]))
+                        for j in ranked[:N_ALTERNATIVES]]
+        return IntentReading(intent=top_intent, confidence=min(confidence, 1.0), alternatives=alternatives,
+                             fallback=fallback, secondary_intent=secondary)
+
+    def _secondary_intent(self, top_intent: str, clause_probs: np.ndarray) -> str | None:
+        """The first clause's intent that differs from the top one, is a real request and is confident."""
+        for row in clause_probs:
+            intent = self.labels[int(row.argmax())]
+            if intent != top_intent and intent not in NOT_SECONDARY and row.max() >= self.policy.secondary_threshold:
+                return intent
+        return None
