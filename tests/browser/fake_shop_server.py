@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 
@@ -40,6 +40,8 @@ from assistant.chat.protocol import (
 )
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+EMBED_PAGE = """<!doctype html><html><head><title>Another shop</title></head><body><h1>Another shop</h1>
+<script src="/widget/widget.js" data-server="" data-title="Help desk" data-open="true"></script></body></html>"""
 DEMO_CUSTOMERS = [{"id": "A1", "name": "Ada Lovelace"}, {"id": "B2", "name": "Brook Chen"}]
 
 
@@ -67,6 +69,11 @@ def create_fake_app(agents_online: int = 1, reply_delay_s: float = 0.15) -> Fast
     @app.get("/")
     def index() -> FileResponse:
         return FileResponse(WEB_DIR / "index.html")
+
+    @app.get("/embed")
+    def embed() -> HTMLResponse:
+        """A bare third-party page that embeds the widget with one script tag and nothing else."""
+        return HTMLResponse(EMBED_PAGE)
 
     @app.get("/api/demo/customers")
     def demo_customers() -> list[dict[str, str]]:

@@ -173,3 +173,44 @@ def test_signing_in_as_a_demo_customer_starts_a_session_for_them(browser, fake_s
     assert result["ok"], result["error"]
     assert result["values"]["who"] == ["Signed in as Ada Lovelace"]
     assert [s.customer_name for s in fake_shop.app.state.sessions.values()] == ["Ada Lovelace"]
+
+
+def test_one_script_tag_embeds_a_styled_working_widget_on_another_page(browser, fake_shop):
+    result = browser(
+        [
+            {"do": "goto", "url": fake_shop.url + "/embed"},
+            {"do": "wait", "selector": ".sa-panel"},  # data-open="true"
+            {"do": "texts", "selector": ".sa-title", "as": "title"},
+            {"do": "eval", "expression": f"getComputedStyle({SHADOW}.querySelector('.sa-panel')).position",
+             "as": "panel_position"},
+            {"do": "eval", "expression": "getComputedStyle(document.querySelector('h1')).fontFamily",
+             "as": "host_font"},
+            {"do": "fill", "selector": ".sa-input", "value": "do you have a black stapler?"},
+            {"do": "press", "selector": ".sa-input", "key": "Enter"},
+            {"do": "wait", "selector": ".sa-card"},
+        ]
+    )
+    assert result["ok"], result["error"]
+    assert result["values"]["title"] == ["Help desk"]
+    assert result["values"]["panel_position"] == "relative"  # widget.css reached the shadow root
+    assert "system-ui" not in result["values"]["host_font"]  # and did not leak into the host page
+
+
+def test_a_refused_stored_session_is_replaced_by_a_new_one(browser, fake_shop):
+    stale = '{"session": {"session_id": "gone", "token": "bad"}, "pending": []}'
+    result = browser(
+        [
+            {"do": "goto", "url": fake_shop.url + "/"},
+            {"do": "eval", "expression": f"localStorage.setItem('shopassist.v1:{fake_shop.url}', '{stale}')",
+             "as": "_"},
+            {"do": "reload"},
+            {"do": "click", "selector": ".sa-launcher"},
+            {"do": "fill", "selector": ".sa-input", "value": "hello"},
+            {"do": "press", "selector": ".sa-input", "key": "Enter"},
+            {"do": "wait_text", "selector": ".sa-from-bot .sa-bubble", "text": "Happy to help"},
+            {"do": "texts", "selector": ".sa-from-shopper .sa-bubble", "as": "mine"},
+        ]
+    )
+    assert result["ok"], result["error"]
+    assert result["values"]["mine"] == ["hello"]
+    assert len(fake_shop.app.state.sessions) == 1

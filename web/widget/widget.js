@@ -117,6 +117,7 @@
     open: false,
     started: false,
     creating: null,
+    customerId: null, // who to sign in again if the stored session is refused
   };
 
   function persist() {
@@ -322,6 +323,9 @@
     const node = messageNode(frame);
     place(node, Number.isFinite(seq) ? seq : state.lastSeq + 0.5);
     if (frame.author !== 'shopper') setTyping(false);
+    // after a reload no status frame says who has the chat: infer it from the replayed messages
+    if (frame.author === 'agent') state.chatState = 'with_agent';
+    else if (frame.handoff && state.chatState === 'bot') state.chatState = 'waiting';
     scrollToEnd();
   }
 
@@ -496,7 +500,7 @@
   function ensureSession() {
     if (state.session) return Promise.resolve(state.session);
     if (!state.creating) {
-      state.creating = createSession(null).finally(() => { state.creating = null; });
+      state.creating = createSession(state.customerId || null).finally(() => { state.creating = null; });
     }
     return state.creating;
   }
@@ -551,11 +555,14 @@
       setStatusLine();
       refreshPendingMeta();
       if (event.code === 4401 || event.code === 4404) {
-        // the stored session is gone or its token is refused: start a fresh one
+        // the stored session is gone or its token is refused: start a fresh one for the same
+        // shopper; unsent messages stay queued and go to the new conversation
+        state.customerId = state.session && state.session.customer_id;
         state.session = null;
         persist();
         clearConversation();
         showWelcome();
+        for (const p of state.pending) pendingNode(p);
       }
       scheduleReconnect();
     });
