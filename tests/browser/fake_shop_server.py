@@ -9,7 +9,8 @@ It serves ``web/`` like the real app (``/`` and ``/widget/...``) and speaks the 
 - text ``drop``                    -> the message and its reply are stored, then the socket closes
                                       before the ack (the widget must reconnect, resume, re-send it
                                       with the same client_msg_id and show each message once);
-- ``handoff_request``              -> a ``status`` frame (queue position 2, ``agents_online`` as set).
+- ``handoff_request``              -> a ``status`` frame (queue position 2, ``agents_online`` as set),
+                                      repeated after every later ``resume``.
 
 Tests of the whole chain run against the real app (``assistant.app:create_app``) instead.
 """
@@ -53,6 +54,7 @@ class FakeSession:
     acked: dict[str, int] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
     drops: int = 0
+    waiting: bool = False
 
     def store(self, **fields: Any) -> ReplyFrame:
         frame = ReplyFrame(seq=len(self.frames) + 1, **fields)
@@ -108,13 +110,16 @@ def create_fake_app(agents_online: int = 1, reply_delay_s: float = 0.15) -> Fast
                 if isinstance(frame, ResumeFrame):
                     for stored in session.frames[frame.after_seq:]:
                         await _send(ws, stored)
+                    if session.waiting:  # like the real server: who has the chat, after a resume
+                        await _send(ws, _waiting(agents_online))
                 elif isinstance(frame, MessageFrame):
                     if not await _on_message(ws, session, frame, reply_delay_s):
                         return
                 elif frame.type == "event":
                     session.events.append(frame.model_dump())
                 elif frame.type == "handoff_request":
-                    await _send(ws, StatusFrame(state="waiting", queue_position=2, agents_online=agents_online))
+                    session.waiting = True
+                    await _send(ws, _waiting(agents_online))
                 elif frame.type == "leave_message":
                     session.events.append(frame.model_dump())
         except WebSocketDisconnect:
@@ -122,6 +127,10 @@ def create_fake_app(agents_online: int = 1, reply_delay_s: float = 0.15) -> Fast
 
     app.mount("/widget", StaticFiles(directory=WEB_DIR / "widget"), name="widget")
     return app
+
+
+def _waiting(agents_online: int) -> StatusFrame:
+    return StatusFrame(state="waiting", queue_position=2, agents_online=agents_online)
 
 
 async def _send(ws: WebSocket, frame: Any) -> None:

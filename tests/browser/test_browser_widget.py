@@ -127,7 +127,7 @@ def test_an_unacknowledged_message_is_resent_after_reconnect_and_shown_once(brow
     assert session.drops == 1
 
 
-def test_talk_to_a_human_shows_the_queue_position(browser, fake_shop):
+def test_talk_to_a_human_shows_the_queue_position_once_across_reconnects(browser, fake_shop):
     result = browser(
         [
             {"do": "goto", "url": fake_shop.url + "/"},
@@ -135,10 +135,17 @@ def test_talk_to_a_human_shows_the_queue_position(browser, fake_shop):
             {"do": "wait_text", "selector": ".sa-status", "text": "Online"},
             {"do": "click", "selector": ".sa-human"},
             {"do": "wait", "selector": ".sa-notice-waiting"},
+            {"do": "eval", "expression": f"{SHADOW}.querySelector('.sa-human').disabled", "as": "button_off"},
+            # the server drops the socket; after the reconnect it repeats the status
+            {"do": "fill", "selector": ".sa-input", "value": "drop"},
+            {"do": "press", "selector": ".sa-input", "key": "Enter"},
+            {"do": "wait_text", "selector": ".sa-from-bot .sa-bubble", "text": "after the reconnect"},
+            {"do": "wait_text", "selector": ".sa-status", "text": "Waiting for a person"},
             {"do": "texts", "selector": ".sa-notice-waiting", "as": "notice"},
         ]
     )
     assert result["ok"], result["error"]
+    assert result["values"]["button_off"] is True
     assert result["values"]["notice"] == ["A person will be with you shortly — you are number 2 in the queue."]
 
 

@@ -118,6 +118,7 @@
     started: false,
     creating: null,
     customerId: null, // who to sign in again if the stored session is refused
+    lastStatusKey: '',
   };
 
   function persist() {
@@ -323,9 +324,6 @@
     const node = messageNode(frame);
     place(node, Number.isFinite(seq) ? seq : state.lastSeq + 0.5);
     if (frame.author !== 'shopper') setTyping(false);
-    // after a reload no status frame says who has the chat: infer it from the replayed messages
-    if (frame.author === 'agent') state.chatState = 'with_agent';
-    else if (frame.handoff && state.chatState === 'bot') state.chatState = 'waiting';
     scrollToEnd();
   }
 
@@ -335,8 +333,15 @@
       node.classList.remove('sa-pending', 'sa-failed');
       if (Number.isFinite(seq)) {
         node.dataset.seq = String(seq);
-        node.remove();
-        place(node, seq);
+        const next = node.nextElementSibling;
+        const prev = node.previousElementSibling;
+        const inOrder = (!prev || Number(prev.dataset.order) <= seq)
+          && (!next || next.dataset.order === 'pending' || Number(next.dataset.order) > seq);
+        if (inOrder) node.dataset.order = String(seq);
+        else {
+          node.remove(); // out of order (replies overtook it): move it, once
+          place(node, seq);
+        }
       }
       const meta = node.querySelector('.sa-meta');
       if (meta) meta.textContent = formatTime(at || new Date().toISOString());
@@ -414,17 +419,25 @@
     log.replaceChildren();
     setTyping(false);
     state.lastSeq = 0;
-    state.chatState = 'bot';
-    humanButton.disabled = false;
+    state.lastStatusKey = '';
+    setChatState('bot');
   }
 
   // ---------------------------------------------------------------- status / handoff
 
-  function renderStatus(frame) {
-    state.chatState = frame.state || 'bot';
+  function setChatState(chatState) {
+    state.chatState = chatState;
+    humanButton.disabled = chatState === 'waiting' || chatState === 'with_agent';
+    if (chatState !== 'bot') setTyping(false);
     setStatusLine();
-    humanButton.disabled = state.chatState === 'waiting' || state.chatState === 'with_agent';
-    if (state.chatState !== 'bot') setTyping(false);
+  }
+
+  function renderStatus(frame) {
+    setChatState(frame.state || 'bot');
+    // the server repeats the current status after every resume: announce only real changes
+    const key = [frame.state, frame.queue_position, frame.agents_online, frame.agent_name].join('|');
+    if (key === state.lastStatusKey) return;
+    state.lastStatusKey = key;
     if (frame.state === 'waiting') {
       if (frame.agents_online === 0) {
         addNotice('No one from our team is online right now. Leave a message and we will get back to you.',
@@ -529,7 +542,7 @@
     ws.addEventListener('open', () => {
       if (state.ws !== ws) return;
       state.connected = true;
-      setStatusLine();
+      setChatState('bot'); // the server sends a status frame after the resume if someone else has the chat
       refreshPendingMeta();
       state.stableTimer = setTimeout(() => { state.attempt = 0; }, STABLE_MS);
       ws.send(JSON.stringify({ type: 'resume', after_seq: state.lastSeq }));
@@ -622,10 +635,7 @@
         if (MESSAGE_ERRORS.has(frame.code)) failOldestInFlight(ERROR_TEXT[frame.code] || frame.code);
         showToast(ERROR_TEXT[frame.code] || String(frame.detail || 'Something went wrong.'));
         setTyping(false);
-        if (frame.code === 'closed') {
-          state.chatState = 'closed';
-          setStatusLine();
-        }
+        if (frame.code === 'closed') setChatState('closed');
         break;
       default:
         break;
