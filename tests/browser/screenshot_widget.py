@@ -28,7 +28,7 @@ def conversation_steps(url: str, out: Path) -> list[dict]:
         {"do": "goto", "url": url + "/"},
         {"do": "wait", "selector": "#demo-customer:not([disabled])"},
         {"do": "click", "selector": "#sign-in"},
-        {"do": "wait_text", "selector": ".sa-status", "text": "signed in as"},
+        {"do": "wait_text", "selector": ".sa-welcome", "text": "Hi "},
     ]
     for n, text in enumerate(MESSAGES, start=1):
         steps += [

@@ -173,7 +173,7 @@ def test_signing_in_as_a_demo_customer_starts_a_session_for_them(browser, fake_s
             {"do": "goto", "url": fake_shop.url + "/"},
             {"do": "wait", "selector": "#demo-customer:not([disabled])"},
             {"do": "click", "selector": "#sign-in"},
-            {"do": "wait_text", "selector": ".sa-status", "text": "signed in as Ada Lovelace"},
+            {"do": "wait_text", "selector": ".sa-status", "text": "Online · Ada Lovelace"},
             {"do": "texts", "selector": "#who", "as": "who"},
         ]
     )

@@ -146,7 +146,6 @@
   const humanButton = el('button', { type: 'button', className: 'sa-human', text: 'Talk to a human' });
   const closeButton = el('button', { type: 'button', className: 'sa-close', 'aria-label': 'Close chat', text: '×' });
   const header = el('header', { className: 'sa-header' }, [
-    el('div', { className: 'sa-avatar', 'aria-hidden': 'true', text: 'S' }),
     el('div', { className: 'sa-heading' }, [el('h2', { className: 'sa-title', text: TITLE }), statusLine]),
     humanButton,
     closeButton,
@@ -406,13 +405,13 @@
     }
     statusLine.dataset.connection = 'online';
     const who = state.session && state.session.customer_name;
-    const suffix = who ? ` · signed in as ${who}` : '';
     const text = {
       waiting: 'Waiting for a person',
-      with_agent: 'Chatting with a person',
+      with_agent: 'With a person',
       closed: 'Conversation closed',
-    }[state.chatState] || 'Online';
-    statusLine.textContent = text + suffix;
+    }[state.chatState] || (who ? `Online · ${who}` : 'Online');
+    statusLine.textContent = text;
+    statusLine.title = who ? `${text} (signed in as ${who})` : text;
   }
 
   function clearConversation() {
