@@ -1,4 +1,4 @@
-"""Admin routes of operations: intent retraining and its job, and the dashboard's figures."""
+"""Admin routes of operations: the intent label set, intent retraining and its job, the dashboard's figures."""
 
 from __future__ import annotations
 
@@ -10,10 +10,17 @@ from assistant.admin.retraining import RetrainRequest, job_view, start_retrainin
 from assistant.admin.stats import dashboard_stats
 from assistant.api.admin_errors import admin_errors
 from assistant.api.deps import get_runtime
+from assistant.intent.labels import LABELS
 from assistant.runtime import Runtime
 from assistant.store.models import Job
 
 router = APIRouter(tags=["admin: operations"])
+
+
+@router.get("/intents")
+async def intent_labels() -> dict[str, list[str]]:
+    """The tags a FAQ entry may carry (the intent model's labels)."""
+    return {"labels": list(LABELS)}
 
 
 @router.post("/retrain-intents", status_code=202)

@@ -99,3 +99,12 @@ def admin_api(admin_server, admin_token) -> Iterator[httpx.Client]:
 def runtime_of(server: LiveServer):
     """The running server's components (it runs in this process, in a thread)."""
     return server._server.config.app.state.runtime  # noqa: SLF001
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """The headless-browser harness of tests/browser (Debian chromium + playwright-core)."""
+    from tests.browser.browser_driver import ensure_browser_tools, run_scenario
+
+    ensure_browser_tools()
+    return run_scenario

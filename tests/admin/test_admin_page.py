@@ -1,0 +1,59 @@
+"""The admin page in headless Chromium: an admin edits the returns policy, and the widget's very next
+answer about returns is the new text (the issue's "done when", against the real app)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.admin.conftest import ADMIN
+from tests.chat.client import ChatClient, start_session
+
+pytestmark = pytest.mark.browser
+
+RETURNS_QUESTION = "what is your return policy?"
+REPLY_MS = 60_000
+
+
+async def answering_entry(server, text: str) -> int:
+    chat = await ChatClient.open(server.ws_url, await start_session(server.url))
+    try:
+        _, reply = await chat.say(text)
+    finally:
+        await chat.close()
+    assert reply["faq_ids"], reply
+    return reply["faq_ids"][0]
+
+
+async def test_an_admin_edits_the_returns_policy_and_the_widget_answers_with_it(browser, admin_server, admin_api):
+    faq_id = await answering_entry(admin_server, RETURNS_QUESTION)
+    new_answer = f"New policy ({uuid.uuid4().hex[:6]}): return anything within 60 days for a full refund."
+    result = browser([
+        {"do": "goto", "url": admin_server.url + "/admin/"},
+        {"do": "fill", "selector": "#login-email", "value": ADMIN["email"]},
+        {"do": "fill", "selector": "#login-password", "value": ADMIN["password"]},
+        {"do": "click", "selector": "#login-submit"},
+        {"do": "wait", "selector": ".faq-row"},
+        {"do": "fill", "selector": "#faq-search", "value": "return"},
+        {"do": "click", "selector": f'.faq-row[data-id="{faq_id}"]'},
+        {"do": "wait", "selector": "#faq-form"},
+        {"do": "fill", "selector": "#faq-answer", "value": new_answer},
+        {"do": "click", "selector": "#faq-save"},
+        {"do": "wait_text", "selector": "#faq-status", "text": "Saved"},
+        {"do": "wait_text", "selector": "#faq-history .revision", "text": new_answer},
+        {"do": "click", "selector": '#tabs [data-tab="dashboard"]'},
+        {"do": "wait", "selector": "#chart-hours svg"},
+        {"do": "count", "selector": "#kpis .kpi", "as": "kpis"},
+        {"do": "goto", "url": admin_server.url + "/"},
+        {"do": "click", "selector": ".sa-launcher"},
+        {"do": "fill", "selector": ".sa-input", "value": RETURNS_QUESTION},
+        {"do": "press", "selector": ".sa-input", "key": "Enter"},
+        {"do": "wait_text", "selector": ".sa-bubble", "text": new_answer, "timeout_ms": REPLY_MS},
+    ])
+    assert result["ok"], result["error"]
+    assert result["page_errors"] == []
+    assert result["values"]["kpis"] >= 6
+    assert admin_api.get(f"/api/admin/faq/{faq_id}").json()["answer"] == new_answer
+    latest = admin_api.get(f"/api/admin/faq/{faq_id}/revisions").json()[0]
+    assert latest["action"] == "update" and latest["after"]["answer"] == new_answer
