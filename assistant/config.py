@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     # serving
     host: str = "127.0.0.1"
     port: int = 8000
-    secret_key: str = Field(default="change-me-in-production", description="signs session and agent tokens")
+    secret_key: str = Field(default="change-me-in-production-this-is-only-a-dev-key", description="signs session and agent tokens")
     agent_token_ttl_s: int = 8 * 3600
     max_message_chars: int = 2000
     max_frame_bytes: int = 16_384

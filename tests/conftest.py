@@ -58,7 +58,7 @@ def shop_state(tmp_path_factory) -> Path:
 
 def shop_settings(state: Path, database_url: str | None = None, **overrides) -> Settings:
     return Settings(state_dir=state, database_url=database_url, demo_item_limit=TEST_ITEM_LIMIT,
-                    secret_key="test-secret", **overrides)
+                    secret_key="test-secret-key-of-at-least-32-bytes!", **overrides)
 
 
 def _database_url(backend: str, state: Path) -> str | None:
