@@ -81,6 +81,8 @@ class ChatService:
             metrics.MESSAGES.labels("shopper").inc()
             msg = (await self.store.messages_after(chat.id, stored.seq - 1, limit=1))[0]
             await self.bus.publish(session_channel(chat.id), reply_frame(msg))
+            if chat.state == SessionState.WAITING:  # the queue shows each session's last message
+                await self.bus.publish(AGENTS_CHANNEL, {"type": "queue_changed", "session_id": chat.id})
         return AckFrame(client_msg_id=client_msg_id, seq=stored.seq), stored.created
 
     async def answer(self, session_id: str, text: str) -> None:
@@ -170,6 +172,7 @@ class ChatService:
             left = LeftMessage(session_id=chat.id, contact=contact, text=text)
             db.add(left)
             await db.commit()
+        await self.bus.publish(AGENTS_CHANNEL, {"type": "queue_changed", "session_id": chat.id})
         return {"type": "message_left", "id": left.id}
 
     # ---- behaviour events ----
