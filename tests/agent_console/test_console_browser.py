@@ -1,5 +1,6 @@
 """The agent console in headless Chromium against the real app: sign in, claim a waiting chat from the
-queue, reply, and the reply appears in the shopper's widget (another browser page); user content is text."""
+queue, reply (the reply appears in the shopper's widget, another browser page), reload, hand back to the
+bot; user content is shown as text."""
 
 from __future__ import annotations
 
@@ -59,6 +60,7 @@ def test_an_agent_signs_in_claims_and_the_reply_shows_in_the_widget(console_brow
         {"do": "click", "selector": ".sa-human"},
         {"do": "wait_text", "selector": ".sa-from-agent .sa-bubble", "text": answer, "timeout_ms": 2 * WAIT_MS},
         {"do": "texts", "selector": ".sa-from-agent .sa-author", "as": "authors"},
+        {"do": "wait_text", "selector": ".sa-notice", "text": "back with the assistant", "timeout_ms": WAIT_MS},
     ]
     before = waiting_ids(sqlite_server, console_agent)
     with ThreadPoolExecutor(1) as pool:
@@ -76,6 +78,8 @@ def test_an_agent_signs_in_claims_and_the_reply_shows_in_the_widget(console_brow
             {"do": "wait_text", "selector": "#transcript li.msg-agent .bubble", "text": answer},
             {"do": "texts", "selector": "#mine .session-item", "as": "mine"},
             {"do": "eval", "expression": "document.querySelector('#session-meta').textContent", "as": "meta"},
+            {"do": "click", "selector": "#release"},
+            {"do": "wait_text", "selector": "#session-meta", "text": "state: bot"},
         ], overall_timeout_s=180)
         shopper = widget.result()
     assert console["ok"], console["error"]

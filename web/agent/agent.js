@@ -34,6 +34,7 @@
     return node;
   }
 
+  const short = (s, n = 40) => (String(s).length > n ? `${String(s).slice(0, n - 1)}…` : String(s));
   const money = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' });
   const price = (v) => (Number.isFinite(Number(v)) ? money.format(Number(v)) : '');
   const pct = (v) => (Number.isFinite(Number(v)) ? `${Math.round(Number(v) * 100)}%` : '?');
@@ -249,7 +250,8 @@
         onkeydown: (e) => { if (e.key === 'Enter') openSession(item.session_id); },
       }, [
         el('span', { className: 'who', text: item.customer_name || item.customer_id || 'Anonymous shopper' }),
-        el('span', { className: 'why', text: `${item.handoff_reason || 'handoff'} · waiting ${waited(item.wait_s)}` }),
+        el('span', { className: 'why', text: `${item.handoff_reason || 'handoff'} · ${item.state === 'waiting'
+          ? `waiting ${waited(item.wait_s)}` : 'claimed'}` }),
         last ? el('span', { className: 'last', text: `${last.author}: ${last.text}` }) : null,
       ]);
     }));
@@ -373,7 +375,7 @@
       box.append(alts);
       if ((r.faq_ids || []).length) box.append(el('div', { text: `FAQ used: #${r.faq_ids.join(', #')}` }));
       if ((r.items || []).length) {
-        box.append(el('div', { text: `Suggested: ${r.items.map((i) => i.title).join('; ')}` }));
+        box.append(el('div', { text: `Suggested: ${r.items.map((i) => short(i.title)).join('; ')}` }));
       }
     } else {
       box.append(el('div', { className: 'meta', text: 'not read by the bot' }));
@@ -452,6 +454,7 @@
     }
     pending.node.classList.remove('pending');
     pending.node.dataset.seq = String(seq);
+    pending.node.querySelector('.author').textContent = `${state.me ? state.me.name : 'Me'} · ${clock(new Date().toISOString())}`;
     if (seq > state.lastSeq) state.lastSeq = seq;
   }
 
