@@ -10,12 +10,12 @@ in the running intent service) only when its figures are not worse.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import shutil
 import sys
 import threading
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from multiprocessing import get_context
 from pathlib import Path
@@ -83,9 +83,7 @@ async def _run(runtime, job_id: int, request: RetrainRequest) -> None:
     settings: Settings = runtime.settings
     candidate = settings.state_dir / CANDIDATES_DIR / f"job-{job_id}"
     try:
-        with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
-            result = await asyncio.get_running_loop().run_in_executor(
-                pool, train_and_compare, _child_args(settings, job_id, request, candidate))
+        result = await train_in_process(_child_args(settings, job_id, request, candidate))
         accepted = not_worse(result["candidate"], result["current"], settings.retrain_tolerance)
         if accepted:
             await _set(runtime.sessions, job_id, progress=0.95, phase="installing the new model")
@@ -97,10 +95,50 @@ async def _run(runtime, job_id: int, request: RetrainRequest) -> None:
                    finished=True, phase="done", current=result["current"], candidate=result["candidate"],
                    decision="installed: not worse on dev" if accepted else "kept the old model: the new one is "
                    "worse on dev")
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await _set(runtime.sessions, job_id, status="failed", finished=True, error="the server stopped")
+        raise
     except Exception as e:
         log.exception("retraining job %s failed", job_id)
         await asyncio.to_thread(shutil.rmtree, candidate, True)
         await _set(runtime.sessions, job_id, status="failed", finished=True, error=f"{type(e).__name__}: {e}")
+
+
+async def train_in_process(args: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Run `train_and_compare` in a spawned process; a cancelled job (server shutdown) terminates it."""
+    context = get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_child_main, args=(args, sender), daemon=True, name="intent-retraining")
+    process.start()
+    sender.close()
+    try:
+        outcome, value = await asyncio.to_thread(_receive, receiver)
+    except asyncio.CancelledError:
+        process.terminate()
+        raise
+    finally:
+        await asyncio.to_thread(process.join)
+        receiver.close()
+    if outcome != "ok":
+        raise RuntimeError(value)
+    return value
+
+
+def _receive(receiver) -> tuple[str, Any]:
+    try:
+        return receiver.recv()
+    except EOFError:
+        return "error", "the training process ended without a result"
+
+
+def _child_main(args: dict[str, Any], sender) -> None:
+    try:
+        sender.send(("ok", train_and_compare(args)))
+    except BaseException as e:  # noqa: BLE001 - reported to the server as the job's error
+        sender.send(("error", f"{type(e).__name__}: {e}"))
+    finally:
+        sender.close()
 
 
 def _child_args(settings: Settings, job_id: int, request: RetrainRequest, candidate: Path) -> dict[str, Any]:
