@@ -34,11 +34,22 @@ def serve(host: str | None = None, port: int | None = None) -> None:
 
 
 def _recs_embedder(with_text: bool):
+    """MiniLM item vectors through a cache in the state dir (only new or changed texts are embedded)."""
     if not with_text:
         return None
+    from assistant.config import get_settings
+    from recommender.text_vectors import CachedEmbedder
     from retrieval.embeddings import get_embedder
 
-    return get_embedder().encode
+    def encode(texts):  # loads MiniLM only when some text is not cached yet
+        return get_embedder().encode(texts)
+
+    return CachedEmbedder(encode, get_settings().state_dir / "recs_text_vectors.npz")
+
+
+def _save_text_cache(embed) -> None:
+    if embed is not None:
+        embed.save()
 
 
 def _recs_config(cf_model: str | None = None):
@@ -100,14 +111,15 @@ def train_recs(
     from recommender.service import Recommender
 
     settings, config, start = get_settings(), _recs_config(cf_model), time.perf_counter()
+    embed = _recs_embedder(text)
     if dataset is None:
-        model = Recommender.fit_from_sql(settings.resolved_database_url, _recs_embedder(text), config,
-                                         progress=typer.echo)
+        model = Recommender.fit_from_sql(settings.resolved_database_url, embed, config, progress=typer.echo)
     else:
         data = read_dataset(dataset, config.description_chars)
-        model = Recommender.fit(data.items, data.interactions, _recs_embedder(text), config, data.validation,
+        model = Recommender.fit(data.items, data.interactions, embed, config, data.validation,
                                 progress=typer.echo, catalogue_name=dataset.name)
     model.save(settings.recs_model_path)
+    _save_text_cache(embed)
     typer.echo(f"saved {settings.recs_model_path} in {time.perf_counter() - start:.1f}s")
 
 
@@ -124,8 +136,10 @@ def eval_recs(
 
     from recommender.evaluation import evaluate_folder, summary_line
 
-    report = evaluate_folder(dataset, test_file, _recs_embedder(text), _recs_config(cf_model),
-                             progress=typer.echo, diversity_levels=diversity)
+    embed = _recs_embedder(text)
+    report = evaluate_folder(dataset, test_file, embed, _recs_config(cf_model), progress=typer.echo,
+                             diversity_levels=diversity)
+    _save_text_cache(embed)
     for name, metrics in report["variants"].items():
         typer.echo(f"{name:<11}" + "  ".join(f"{key}={value:.4f}" for key, value in metrics.items()))
     for level, row in report["diversity"].items():

@@ -23,12 +23,14 @@ class RecommenderConfig:
     als_factors: int = 64
     neighbours_k: int = 100
     history_length: int = 10  # most recent items of a profile that count
+    popularity_recency_decay: float = 0.5  # recent popularity: an event counts this ** (its user's later events)
     history_decay: float = 0.7  # weight of an item = decay ** (steps before the most recent)
-    description_chars: int = 300  # description characters embedded with the title and brand
+    description_chars: int = 0  # description characters embedded with the title and brand (cost: CPU time)
     dense_max_items: int = 300_000  # up to this catalogue size every item is scored (exact full ranking)
     popular_candidates: int = 200  # above it, candidates = behaviour neighbours + this many popular items
     fit_candidates_per_feature: int = 50  # candidate items per feature when fitting fusion weights
     fit_passes: int = 3
+    validation_max_rows: int = 5000  # rows carved from the behaviour to fit fusion weights on
     refit_on_all: bool = True  # after fitting weights on the validation split, retrain on all behaviour
     context_weight: float = 1.0  # weight of the chat text's similarity, relative to the fitted text weight
     new_item_popularity: float = 0.0

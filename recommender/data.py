@@ -45,9 +45,11 @@ class Interactions:
     def without_pairs(self, user_keys: Sequence[str], items: Sequence[int]) -> Interactions:
         """A copy without the given (user key, item) pairs (e.g. held-out validation targets)."""
         index_of_key = {key: i for i, key in enumerate(self.user_keys)}
-        held = {(index_of_key.get(key, -1), int(item)) for key, item in zip(user_keys, items, strict=True)}
-        keep = np.fromiter(((u, i) not in held for u, i in zip(self.users.tolist(), self.items.tolist(),
-                                                                  strict=True)), dtype=bool, count=len(self))
+        held_users = np.array([index_of_key.get(key, -1) for key in user_keys], dtype=np.int64)
+        held_items = np.asarray(items, dtype=np.int64)
+        span = int(max(self.items.max(initial=0), held_items.max(initial=0))) + 1
+        held = held_users[held_users >= 0] * span + held_items[held_users >= 0]
+        keep = ~np.isin(self.users * span + self.items, held)
         return Interactions(self.users[keep], self.items[keep], self.weights[keep], self.user_keys)
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from recommender.config import RecommenderConfig
 from recommender.data import NextItemRows, read_dataset, read_next_item_rows
 from recommender.metrics import intra_list_similarity, ranking_report
-from recommender.scoring import FEATURES
+from recommender.scoring import FEATURES, ItemScorer
 from recommender.service import Recommender
 from recommender.training import EmbedFunction, Progress, quiet
 
@@ -29,28 +29,36 @@ VARIANT_FEATURES = {
 }
 
 
-def full_ranks(recommender: Recommender, rows: NextItemRows) -> np.ndarray:
-    """1-based rank of each row's target among all items (unknown targets rank past every cutoff)."""
-    index_of = recommender._state.scorer.index_of
-    ranks = np.full(len(rows), np.iinfo(np.int32).max, dtype=np.int64)
-    for row, (history, target) in enumerate(zip(rows.histories, rows.targets.tolist(), strict=True)):
-        if target in index_of:
-            scores = recommender.score_all(history)
-            ranks[row] = np.count_nonzero(scores >= scores[index_of[target]])
+def variant_weights(scorer: ItemScorer) -> dict[str, np.ndarray]:
+    """Fusion weights of each reported variant: single signals (popularity breaks their ties) and fused."""
+    variants = {}
+    for name, features in VARIANT_FEATURES.items():
+        mask = np.array([feature in features for feature in FEATURES], dtype=np.float32)
+        weights = scorer.weights * mask
+        if not weights.any():
+            weights = mask
+        tie_break = TIE_BREAK * max(float(weights.max()), 1e-6) * (np.array(FEATURES) == "popularity")
+        variants[name] = (weights + tie_break).astype(np.float32)
+    variants["fused"] = scorer.weights
+    return variants
+
+
+def full_ranks(scorer: ItemScorer, rows: NextItemRows, history_length: int,
+               variants: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """1-based rank of each row's target among ALL items, per variant (unknown targets rank past any cutoff).
+
+    History items stay in the ranking. Ties count against the target.
+    """
+    ranks = {name: np.full(len(rows), np.iinfo(np.int32).max, dtype=np.int64) for name in variants}
+    everything = np.arange(scorer.n_items)
+    for row, (history_ids, target) in enumerate(zip(rows.histories, rows.targets.tolist(), strict=True)):
+        if target not in scorer.index_of:
+            continue
+        feats = scorer.features(scorer.to_history(history_ids[-history_length:]), everything)
+        target_feats = feats[scorer.index_of[target]]
+        for name, weights in variants.items():
+            ranks[name][row] = np.count_nonzero(feats @ weights >= target_feats @ weights)
     return ranks
-
-
-def variant(recommender: Recommender, features: Sequence[str]) -> Recommender:
-    """The same model with only some fused features switched on (popularity breaks remaining ties)."""
-    scorer = recommender._state.scorer
-    mask = np.array([name in features for name in FEATURES], dtype=np.float32)
-    weights = scorer.weights * mask
-    if not weights.any():
-        weights = mask
-    weights = weights + TIE_BREAK * (np.array(FEATURES) == "popularity") * max(float(weights.max()), 1e-6)
-    single = recommender.with_config(recommender.config)
-    single._state = replace(single._state, scorer=replace(scorer, weights=weights.astype(np.float32)))
-    return single
 
 
 def recommend_latency_ms(recommender: Recommender, rows: NextItemRows, k: int) -> dict[str, float]:
@@ -63,10 +71,10 @@ def recommend_latency_ms(recommender: Recommender, rows: NextItemRows, k: int) -
 
 
 def mean_intra_list_similarity(recommender: Recommender, rows: NextItemRows, k: int, limit: int) -> float:
-    text = recommender._state.scorer.text
+    text = recommender.current_scorer.text
     if text is None:
         return float("nan")
-    index_of = recommender._state.scorer.index_of
+    index_of = recommender.current_scorer.index_of
     values = [intra_list_similarity(text[[index_of[r.item_id] for r in recommender.recommend(h, k=k)]])
               for h in rows.histories[:limit]]
     return float(np.mean(values))
@@ -81,10 +89,9 @@ def evaluate_folder(folder: Path, test_path: Path, embed: EmbedFunction | None, 
     start = time.perf_counter()
     fused = Recommender.fit(dataset.items, dataset.interactions, embed, config, dataset.validation, progress)
     train_s = time.perf_counter() - start
-    report: dict = {"variants": {}, "train_s": train_s}
-    for name, features in VARIANT_FEATURES.items():
-        report["variants"][name] = ranking_report(full_ranks(variant(fused, features), test), CUTOFFS)
-    report["variants"]["fused"] = ranking_report(full_ranks(fused, test), CUTOFFS)
+    scorer = fused.current_scorer
+    ranks = full_ranks(scorer, test, config.history_length, variant_weights(scorer))
+    report: dict = {"variants": {name: ranking_report(r, CUTOFFS) for name, r in ranks.items()}, "train_s": train_s}
     report["latency"] = recommend_latency_ms(fused, test, k=10)
     report["diversity"] = {str(level): _diversity_row(fused, test, level, ils_rows) for level in diversity_levels}
     report["n"] = len(test)

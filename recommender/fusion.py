@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recommender.scoring import FEATURES, History, ItemScorer
+from recommender.scoring import FEATURES, History, ItemScorer, positions_of
 
 WEIGHT_GRID = (-3.0, -1.0, -0.3, 0.0, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
 ANCHOR_FEATURE = 0  # cf_last keeps weight 1: scores are invariant to a common scale
@@ -31,22 +31,32 @@ class CandidateLists:
 def build_candidate_lists(scorer: ItemScorer, histories: list[History], targets: np.ndarray,
                           per_feature: int) -> CandidateLists:
     blocks, rows, flags = [], [], []
-    all_items = np.arange(scorer.n_items)
     for row, (history, target) in enumerate(zip(histories, targets.tolist(), strict=True)):
-        feats = scorer.features(history, all_items)
-        chosen = _row_candidates(feats, history, target, per_feature)
-        blocks.append(feats[chosen])
-        rows.append(np.full(chosen.size, row))
-        flags.append(chosen == target)
+        items = _row_candidates(scorer, history, target, per_feature)
+        feats = scorer.features(history, items)
+        kept = _top_per_feature(feats, items, history, target, per_feature)
+        blocks.append(feats[kept])
+        rows.append(np.full(kept.size, row))
+        flags.append(items[kept] == target)
     features = np.concatenate(blocks) if blocks else np.zeros((0, len(FEATURES)), np.float32)
     scale = _feature_scale(features)
     return CandidateLists(features / scale, np.concatenate(rows), np.concatenate(flags), len(histories), scale)
 
 
-def _row_candidates(feats: np.ndarray, history: History, target: int, per_feature: int) -> np.ndarray:
+def _row_candidates(scorer: ItemScorer, history: History, target: int, per_feature: int) -> np.ndarray:
+    """Behaviour neighbours of the history, the most popular and most text-alike items, history, target."""
+    parts = [scorer.cf[history.indices].indices, scorer.popular_order,
+             scorer.text_top(history, per_feature), history.indices, [target]]
+    return np.unique(np.concatenate(parts).astype(np.int64))
+
+
+def _top_per_feature(feats: np.ndarray, items: np.ndarray, history: History, target: int,
+                     per_feature: int) -> np.ndarray:
+    """Positions of each feature's top items among the row's candidates, plus the history and target."""
     per_feature = min(per_feature, len(feats) - 1)
-    top = [np.argpartition(-feats[:, f], per_feature)[:per_feature] for f in range(feats.shape[1])]
-    return np.unique(np.concatenate([*top, history.indices, [target]]))
+    top = np.argpartition(-feats, per_feature, axis=0)[:per_feature].ravel()
+    own = positions_of(items, np.append(history.indices, target))
+    return np.unique(np.concatenate([top, own]))
 
 
 def _feature_scale(features: np.ndarray) -> np.ndarray:

@@ -8,7 +8,16 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-FEATURES = ("cf_last", "cf_earlier", "text_last", "text_earlier", "popularity", "repeat_last", "repeat_earlier")
+FEATURES = ("cf_last", "cf_earlier", "text_last", "text_earlier", "popularity", "repeat_last", "repeat_earlier",
+            "recent_popularity")
+
+
+def positions_of(sorted_items: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """Positions in a sorted index array of those `items` it contains."""
+    if not sorted_items.size or not items.size:
+        return np.zeros(0, dtype=np.int64)
+    positions = np.minimum(np.searchsorted(sorted_items, items), sorted_items.size - 1)
+    return positions[sorted_items[positions] == items]
 
 
 @dataclass
@@ -37,6 +46,7 @@ class ItemScorer:
     item_ids: np.ndarray  # int64 external ids by catalogue index
     cf: sp.csr_matrix  # behaviour neighbours, top k per item
     popularity: np.ndarray  # float32 in [0, 1]
+    recent_popularity: np.ndarray  # float32 in [0, 1]: counts weighted towards the ends of the sequences
     text: np.ndarray | None  # L2-normalised item text vectors, or None without an embedder
     weights: np.ndarray  # float32 per FEATURES entry (already divided by the feature scale)
     history_decay: float
@@ -45,7 +55,9 @@ class ItemScorer:
 
     def __post_init__(self) -> None:
         self.index_of = {int(item): i for i, item in enumerate(self.item_ids.tolist())}
-        self.popular_order = np.argsort(-self.popularity, kind="stable")[: self.popular_candidates]
+        self.popular_order = np.unique(np.concatenate([
+            np.argsort(-self.popularity, kind="stable")[: self.popular_candidates],
+            np.argsort(-self.recent_popularity, kind="stable")[: self.popular_candidates]]))
 
     @property
     def n_items(self) -> int:
@@ -71,9 +83,20 @@ class ItemScorer:
             parts.append(extra)
         return np.unique(np.concatenate(parts).astype(np.int64))
 
+    def text_top(self, history: History, count: int) -> np.ndarray:
+        """The `count` items most like the last history item and like the earlier ones (none without text)."""
+        if self.text is None or history.is_empty:
+            return np.zeros(0, dtype=np.int64)
+        count = min(count, self.n_items - 1)
+        weights = self.position_weights(history)
+        queries = np.stack([self.text[history.indices[-1]], weights @ self.text[history.indices]])
+        sims = queries @ self.text.T
+        return np.argpartition(-sims, count, axis=1)[:, :count].ravel()
+
     def features(self, history: History, candidates: np.ndarray) -> np.ndarray:
         feats = np.zeros((candidates.size, len(FEATURES)), dtype=np.float32)
         feats[:, 4] = self.popularity[candidates]
+        feats[:, 7] = self.recent_popularity[candidates]
         if history.is_empty:
             return feats
         weights = self.position_weights(history)
@@ -94,8 +117,8 @@ class ItemScorer:
         if earlier.size:
             profile = earlier_w @ self.text[earlier]
             feats[:, 3] = vectors @ (profile / max(float(np.linalg.norm(profile)), 1e-12))
-        in_history = np.isin(candidates, history.indices)
-        feats[in_history, 2:4] = 0.0  # an item's likeness to itself is the repeat features' business
+        # an item's likeness to itself is the repeat features' business
+        feats[positions_of(candidates, history.indices), 2:4] = 0.0
 
     def _cf_feature(self, rows, row_weights, candidates, dense) -> np.ndarray:
         block = self.cf[rows]

@@ -7,6 +7,7 @@ so a worker thread may call `recommend` while another adds an item or the server
 
 from __future__ import annotations
 
+import html
 import json
 import threading
 from collections.abc import Iterable, Sequence
@@ -25,7 +26,8 @@ from recommender.training import EmbedFunction, Progress, quiet, train_scorer
 
 COLD_START_NEIGHBOURS = 10
 FEATURE_REASON = {"cf_last": "bought", "cf_earlier": "bought", "text_last": "similar", "text_earlier": "similar",
-                  "popularity": "popular", "repeat_last": "again", "repeat_earlier": "again"}
+                  "popularity": "popular", "repeat_last": "again", "repeat_earlier": "again",
+                  "recent_popularity": "popular"}
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,8 @@ class Recommender:
         meta = {"config": self.config.to_dict(), "catalogue_name": self.catalogue_name}
         with path.open("wb") as f:
             np.savez(f, item_ids=scorer.item_ids, cf_data=scorer.cf.data, cf_indices=scorer.cf.indices,
-                     cf_indptr=scorer.cf.indptr, popularity=scorer.popularity, text=text,
+                     cf_indptr=scorer.cf.indptr, popularity=scorer.popularity,
+                     recent_popularity=scorer.recent_popularity, text=text,
                      weights=scorer.weights, titles=np.array(state.titles, dtype=str),
                      categories=np.array(state.categories, dtype=str), meta=np.array(json.dumps(meta)))
 
@@ -108,7 +111,8 @@ class Recommender:
         n = len(arrays["item_ids"])
         cf = sp.csr_matrix((arrays["cf_data"], arrays["cf_indices"], arrays["cf_indptr"]), shape=(n, n))
         text = arrays["text"] if arrays["text"].size else None
-        scorer = ItemScorer(item_ids=arrays["item_ids"], cf=cf, popularity=arrays["popularity"], text=text,
+        scorer = ItemScorer(item_ids=arrays["item_ids"], cf=cf, popularity=arrays["popularity"],
+                            recent_popularity=arrays["recent_popularity"], text=text,
                             weights=arrays["weights"], history_decay=config.history_decay,
                             dense_max_items=config.dense_max_items, popular_candidates=config.popular_candidates)
         return cls(scorer, arrays["titles"].tolist(), arrays["categories"].tolist(), config, embed, profiles,
@@ -139,6 +143,11 @@ class Recommender:
     # queries --------------------------------------------------------------------------------------
 
     @property
+    def current_scorer(self) -> ItemScorer:
+        """The trained arrays in use now (read-only; replaced as a whole when items are added)."""
+        return self._state.scorer
+
+    @property
     def item_ids(self) -> np.ndarray:
         return self._state.scorer.item_ids
 
@@ -160,11 +169,9 @@ class Recommender:
         scored = scorer.score(shopper, context, self._context_weight(scorer))
         scores = _without_excluded(scorer, scored, exclude)
         chosen = self._rerank(state, scored.indices, scores, k)
-        context_scores = scorer.text[scored.indices[chosen]] @ context if context is not None else None
-        return [Recommendation(int(scorer.item_ids[scored.indices[c]]), float(scores[c]),
-                               self._reason(state, shopper, scored, c, context_text,
-                                            None if context_scores is None else float(context_scores[n])))
-                for n, c in enumerate(chosen.tolist())]
+        reasons = self._reasons(state, shopper, scored, chosen, context_text, context)
+        return [Recommendation(int(scorer.item_ids[scored.indices[c]]), float(scores[c]), reason)
+                for c, reason in zip(chosen.tolist(), reasons, strict=True)]
 
     def similar_items(self, item_id: int, k: int = 10) -> list[Recommendation]:
         """Items most like one item (behaviour and text), e.g. for a product card's "you may also like"."""
@@ -195,31 +202,43 @@ class Recommender:
         kept = cap_per_category(np.arange(pool.size), categories, k, self.config.category_cap)
         return pool[kept]
 
-    def _reason(self, state: CatalogueState, shopper: History, scored: ScoredCandidates, position: int,
-                context_text: str | None, context_score: float | None) -> str:
+    def _reasons(self, state: CatalogueState, shopper: History, scored: ScoredCandidates, chosen: np.ndarray,
+                 context_text: str | None, context: np.ndarray | None) -> list[str]:
+        """One short reason per chosen item, from the feature that contributed most to its score."""
         scorer = state.scorer
-        contributions = scored.features[position] * scorer.weights
-        best = int(np.argmax(contributions))
-        if context_score is not None and context_score * self._context_weight(scorer) > contributions[best]:
-            return f"matches '{context_text[: self.config.title_chars]}'"
-        kind = FEATURE_REASON[FEATURES[best]] if contributions[best] > 0 else "popular"
-        item = int(scored.indices[position])
-        if kind in ("bought", "similar") and not shopper.is_empty:
-            anchor = _strongest_history_item(scorer, shopper, item, kind)
-            title = state.titles[anchor][: self.config.title_chars]
+        items = scored.indices[chosen]
+        contributions = scored.features[chosen] * scorer.weights
+        context_part = (scorer.text[items] @ context * self._context_weight(scorer) if context is not None
+                        else np.full(items.size, -np.inf))
+        anchors = _strongest_history_items(scorer, shopper, items)
+        reasons = []
+        for n, item in enumerate(items.tolist()):
+            best = int(np.argmax(contributions[n]))
+            if context_part[n] > contributions[n, best]:
+                reasons.append(f"matches '{context_text[: self.config.title_chars]}'")
+                continue
+            kind = FEATURE_REASON[FEATURES[best]] if contributions[n, best] > 0 else "popular"
+            reasons.append(self._reason_text(state, kind, item, anchors.get(kind, [None] * items.size)[n]))
+        return reasons
+
+    def _reason_text(self, state: CatalogueState, kind: str, item: int, anchor: int | None) -> str:
+        if kind in ("bought", "similar") and anchor is not None:
+            title = html.unescape(state.titles[anchor])[: self.config.title_chars].strip()
             return f"often bought with '{title}'" if kind == "bought" else f"similar to '{title}'"
         if kind == "again":
             return "you showed interest in it recently"
         return f"popular in {state.categories[item] or self.catalogue_name}"
 
 
-def _strongest_history_item(scorer: ItemScorer, shopper: History, item: int, kind: str) -> int:
-    if kind == "bought":
-        links = np.asarray(scorer.cf[shopper.indices][:, [item]].todense()).ravel()
-    else:
-        links = scorer.text[shopper.indices] @ scorer.text[item]
-    links = links * scorer.position_weights(shopper)
-    return int(shopper.indices[int(np.argmax(links))])
+def _strongest_history_items(scorer: ItemScorer, shopper: History, items: np.ndarray) -> dict[str, list[int]]:
+    """For each item, the history item that links to it most by behaviour ("bought") and by text ("similar")."""
+    if shopper.is_empty:
+        return {}
+    weights = scorer.position_weights(shopper)[:, None]
+    links = {"bought": scorer.cf[shopper.indices][:, items].toarray() * weights}
+    if scorer.text is not None:
+        links["similar"] = (scorer.text[shopper.indices] @ scorer.text[items].T) * weights
+    return {kind: shopper.indices[np.argmax(matrix, axis=0)].tolist() for kind, matrix in links.items()}
 
 
 def _without_excluded(scorer: ItemScorer, scored: ScoredCandidates, exclude: Iterable[int]) -> np.ndarray:
@@ -247,4 +266,5 @@ def _scorer_with_item(scorer: ItemScorer, item_id: int, vector: np.ndarray | Non
         text = np.vstack([text, vector[None, :]])
     cf = sp.bmat([[scorer.cf, column], [row, None]], format="csr", dtype=np.float32)
     return replace(scorer, item_ids=np.append(scorer.item_ids, item_id), cf=cf, text=text,
-                   popularity=np.append(scorer.popularity, np.float32(popularity)))
+                   popularity=np.append(scorer.popularity, np.float32(popularity)),
+                   recent_popularity=np.append(scorer.recent_popularity, np.float32(popularity)))

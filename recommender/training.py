@@ -55,23 +55,31 @@ def behaviour_neighbours(behaviour: BehaviourArrays, n_items: int, config: Recom
     return model.fit(behaviour.users, behaviour.items, n_items)
 
 
-def popularity(behaviour: BehaviourArrays, n_items: int) -> np.ndarray:
-    logs = np.log1p(item_counts(behaviour.items, n_items))
+def popularity(behaviour: BehaviourArrays, n_items: int, recency_decay: float = 1.0) -> np.ndarray:
+    """log(1 + count) scaled to [0, 1]; with recency_decay < 1 an event counts decay ** (its user's later events),
+    which favours what is bought lately when sequences are in time order."""
+    ends = np.flatnonzero(np.r_[behaviour.users[1:] != behaviour.users[:-1], True])
+    later_events = np.repeat(ends, np.diff(np.r_[-1, ends])) - np.arange(behaviour.users.size)
+    weights = np.power(recency_decay, later_events.astype(np.float64))
+    logs = np.log1p(item_counts(behaviour.items, n_items, weights))
     return (logs / max(float(logs.max(initial=0.0)), 1e-12)).astype(np.float32)
 
 
-def carve_validation(interactions: Interactions, history_length: int) -> NextItemRows:
-    """Each user's last item as the target of a row whose history is the items before it."""
+def carve_validation(interactions: Interactions, history_length: int, max_rows: int) -> NextItemRows:
+    """Each user's last item as the target of a row whose history is the items before it.
+
+    Users are taken evenly spaced when there are more than `max_rows`, so fitting stays fast.
+    """
     ends = np.flatnonzero(np.r_[interactions.users[1:] != interactions.users[:-1], True])
     starts = np.r_[0, ends[:-1] + 1]
-    long_enough = ends - starts >= MIN_ITEMS_TO_CARVE - 1
-    items = interactions.items.tolist()
-    keys, histories, targets = [], [], []
-    for start, end in zip(starts[long_enough].tolist(), ends[long_enough].tolist(), strict=True):
-        keys.append(interactions.user_keys[int(interactions.users[start])])
-        histories.append(items[max(start, end - history_length):end])
-        targets.append(items[end])
-    return NextItemRows(keys, histories, np.array(targets, dtype=np.int64))
+    eligible = np.flatnonzero(ends - starts >= MIN_ITEMS_TO_CARVE - 1)
+    if eligible.size > max_rows:
+        eligible = eligible[np.linspace(0, eligible.size - 1, max_rows).astype(np.int64)]
+    items = interactions.items
+    histories = [items[max(start, end - history_length):end].tolist()
+                 for start, end in zip(starts[eligible].tolist(), ends[eligible].tolist(), strict=True)]
+    keys = [interactions.user_keys[int(u)] for u in interactions.users[ends[eligible]].tolist()]
+    return NextItemRows(keys, histories, items[ends[eligible]].astype(np.int64))
 
 
 def build_scorer(catalogue: ItemCatalogue, interactions: Interactions, text: np.ndarray | None,
@@ -81,7 +89,9 @@ def build_scorer(catalogue: ItemCatalogue, interactions: Interactions, text: np.
     if weights is None:
         weights = np.zeros(len(FEATURES), dtype=np.float32)
     return ItemScorer(item_ids=catalogue.ids, cf=behaviour_neighbours(behaviour, n_items, config),
-                      popularity=popularity(behaviour, n_items), text=text, weights=weights,
+                      popularity=popularity(behaviour, n_items),
+                      recent_popularity=popularity(behaviour, n_items, config.popularity_recency_decay),
+                      text=text, weights=weights,
                       history_decay=config.history_decay, dense_max_items=config.dense_max_items,
                       popular_candidates=config.popular_candidates)
 
@@ -96,7 +106,7 @@ def validation_split(interactions: Interactions, validation: NextItemRows | None
                      config: RecommenderConfig) -> tuple[Interactions, NextItemRows]:
     """Behaviour to fit the neighbours on, and the rows to fit fusion weights on (their targets held out)."""
     if validation is None:
-        validation = carve_validation(interactions, config.history_length)
+        validation = carve_validation(interactions, config.history_length, config.validation_max_rows)
     base = interactions.without_pairs(validation.user_keys, validation.targets.tolist())
     return base, validation
 

@@ -1,0 +1,21 @@
+"""The recommender with the real MiniLM embedder from retrieval (the interface the server uses)."""
+
+import pytest
+
+from recommender.service import Recommender
+
+
+@pytest.fixture(scope="module")
+def minilm_encode():
+    from retrieval.embeddings import get_embedder
+
+    return get_embedder().encode
+
+
+def test_minilm_vectors_drive_chat_text_and_cold_start_items(catalogue, interactions, small_config, minilm_encode):
+    model = Recommender.fit(catalogue, interactions, minilm_encode, small_config)
+    top = model.recommend([], context_text="I need a stapler for the office", k=3)
+    assert all("stapler" in catalogue.titles[r.item_id] for r in top)
+    model.add_item(500, "Heavy-duty electric stapler, 60 sheets", title="electric stapler")
+    top = model.recommend([], context_text="an electric stapler", k=1)
+    assert top[0].item_id == 500
