@@ -17,6 +17,9 @@ from tests.chat.client import ChatClient, start_session
 pytestmark = pytest.mark.browser
 
 WAIT_MS = 60_000
+# the console's correction is one choice in a select: pick "complaint" as an agent would
+CORRECT_TO_COMPLAINT = ("(() => { const s = document.querySelector('#transcript .correct'); s.value = 'complaint';"
+                        " s.dispatchEvent(new Event('change')); return true; })()")
 XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
 
 
@@ -107,6 +110,8 @@ async def test_markup_from_a_shopper_is_shown_as_text_in_the_console(console_bro
         {"do": "eval", "expression": "document.querySelectorAll('main script, main img').length", "as": "elements"},
         {"do": "sleep", "ms": 300},
         {"do": "eval", "expression": "window.__xss === undefined", "as": "no_script_ran"},
+        {"do": "eval", "expression": CORRECT_TO_COMPLAINT},
+        {"do": "wait_text", "selector": "#transcript .corrected", "text": "corrected to complaint"},
     ], overall_timeout_s=180)
     await chat.close()
     assert result["ok"], result["error"]
@@ -116,3 +121,6 @@ async def test_markup_from_a_shopper_is_shown_as_text_in_the_console(console_bro
     assert values["elements"] == 0
     assert values["no_script_ran"] is True
     assert result["dialogs"] == [] and result["page_errors"] == []
+    async with api(sqlite_server, console_agent) as http:
+        transcript = (await http.get(f"/api/agent/sessions/{sid}/transcript")).json()
+    assert [m["corrected_intent"] for m in transcript["messages"] if m["text"] == XSS] == ["complaint"]

@@ -16,6 +16,7 @@
   const TYPING_SEND_MS = 2000;
   const TYPING_SHOW_MS = 4000;
   const TOAST_MS = 4000;
+  const RELOAD_DEBOUNCE_MS = 300;
 
   const $ = (id) => document.getElementById(id);
 
@@ -325,9 +326,8 @@
   function renderMessage(m) {
     const seq = Number(m.seq);
     if (!Number.isFinite(seq) || findSeq(seq)) return;
-    if (m.author === 'bot' && m.reading && m.message_id === undefined) {
-      loadTranscript(); // a live bot answer: reload to put its reading beside the shopper's message
-      return;
+    if (m.message_id === undefined && (m.author === 'shopper' || (m.author === 'bot' && m.reading))) {
+      scheduleReload(); // live frames carry no message id: reload for the reading and the correction control
     }
     const node = messageNode(m);
     node.dataset.seq = String(seq);
@@ -339,6 +339,12 @@
     if (seq > state.lastSeq) state.lastSeq = seq;
     if (m.author === 'shopper') showTyping(false);
     scrollDown();
+  }
+
+  let reloadTimer = null;
+  function scheduleReload() {
+    clearTimeout(reloadTimer);
+    reloadTimer = setTimeout(() => { if (state.open) loadTranscript().catch(() => {}); }, RELOAD_DEBOUNCE_MS);
   }
 
   function messageNode(m) {
