@@ -19,7 +19,7 @@ from browser_driver import ensure_browser_tools, run_scenario  # noqa: E402
 
 from assistant.config import REPO_ROOT, get_settings  # noqa: E402
 
-MESSAGES = ["Hi! Where is my order?", "do you have a black stapler?"]
+MESSAGES = ["What's the status of my last order?", "do you have a black stapler?"]
 REPLY_MS = 60_000
 
 
@@ -40,6 +40,9 @@ def conversation_steps(url: str, out: Path) -> list[dict]:
     steps += [
         {"do": "sleep", "ms": 600},
         {"do": "click", "selector": ".sa-card-add"},
+        # start the picture at the answer to the first question, so both answers show
+        {"do": "eval", "as": "_", "expression": "document.querySelector('#shopassist-widget').shadowRoot"
+         ".querySelectorAll('.sa-msg[data-seq]')[1].scrollIntoView({block: 'start'})"},
         {"do": "sleep", "ms": 300},
         {"do": "screenshot", "path": str(out)},
     ]
@@ -55,7 +58,7 @@ def main() -> int:
     ensure_browser_tools()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     result = run_scenario(conversation_steps(args.url.rstrip("/"), args.out.resolve()),
-                          viewport={"width": 1100, "height": 720})
+                          viewport={"width": 1100, "height": 760})
     if not result["ok"]:
         print(result["error"], file=sys.stderr)
         return 1
