@@ -5,6 +5,9 @@ deterministic mix of greetings, FAQ questions, order-status questions, product s
 for recommendations, one turn at a time, for a bounded number of turns. A turn's latency is the time
 from sending the message frame to receiving the bot's ``reply`` frame. Prints p50/p95/p99 turn latency,
 ack latency and messages per second (shopper messages answered per second, all sessions together).
+By default every session sends its next message as soon as the reply arrives (a closed loop: the
+worst case, latency grows with N once the server is saturated); ``--think-ms`` paces sessions like
+shoppers who read and type between messages.
 
     shopassist serve &                      # or `make run`
     .venv/bin/python bench/chat_latency.py  # N=20, 10 turns each
@@ -20,6 +23,7 @@ import asyncio
 import contextlib
 import ipaddress
 import json
+import random
 import socket
 import statistics
 import sys
@@ -119,6 +123,7 @@ async def one_turn(ws, text: str, timeout_s: float) -> tuple[float | None, float
 
 async def run_session(index: int, args, customers: list[str], results: Results, http: httpx.AsyncClient) -> None:
     customer = customers[index % len(customers)] if customers and index % 2 == 0 else None
+    rng = random.Random(index)
     turn = 0
     reopen_budget = 3  # a handed-off session is replaced by a fresh one, a bounded number of times
     while turn < args.turns and reopen_budget > 0:
@@ -145,8 +150,8 @@ async def run_session(index: int, args, customers: list[str], results: Results, 
                 if frame.get("handoff"):
                     results.handoffs += 1
                     break
-                if args.think_ms:
-                    await asyncio.sleep(args.think_ms / 1000)
+                if args.think_ms:  # a shopper reads and types: 0.5x to 1.5x the mean think time
+                    await asyncio.sleep(args.think_ms / 1000 * rng.uniform(0.5, 1.5))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -197,8 +202,9 @@ async def main(args) -> Results:
 
 def report(args, results: Results, elapsed: float, signed_in: bool) -> None:
     turns = results.turn_ms
+    pacing = f"think {args.think_ms:.0f} ms" if args.think_ms else "closed loop, no think time"
     print(f"shopassist chat latency  url={args.url}  sessions={args.sessions}  turns/session={args.turns}"
-          f"  signed-in={'half' if signed_in else 'none'}")
+          f"  {pacing}  signed-in={'half' if signed_in else 'none'}")
     print(f"answered turns: {len(turns)}  timeouts: {results.timeouts}  errors: {sum(results.errors.values())}"
           f"  handoffs: {results.handoffs}  sessions opened: {results.sessions_opened}")
     if turns:
@@ -220,7 +226,8 @@ def parse_args(argv: list[str] | None = None):
     parser.add_argument("--url", default=f"http://{settings.host}:{settings.port}", help="server base URL")
     parser.add_argument("--sessions", "-n", type=int, default=20, help="concurrent sessions")
     parser.add_argument("--turns", type=int, default=10, help="messages per session")
-    parser.add_argument("--think-ms", type=float, default=0, help="pause between a reply and the next message")
+    parser.add_argument("--think-ms", type=float, default=0,
+                        help="mean pause between a reply and the next message (0: send at once, the worst case)")
     parser.add_argument("--timeout", type=float, default=30, help="seconds to wait for one reply")
     parser.add_argument("--max-seconds", type=float, default=600, help="hard limit for the whole run")
     parser.add_argument("--no-warmup", dest="warmup", action="store_false", help="skip the warm-up turns")
