@@ -158,6 +158,8 @@ class FaqService:
         async with self.sessions() as db:
             entry = await self._entry(db, faq_id)
             before = snapshot(entry)
+            if before == data.model_dump():
+                return entry_view(entry)  # nothing to change: no write, no revision
             entry.question, entry.answer, entry.intents = data.question, data.answer, data.intents
             entry.updated_at = utcnow()
             await db.flush()

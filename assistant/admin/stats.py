@@ -6,6 +6,7 @@ and PostgreSQL (no JSON or date functions of either dialect).
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 import weakref
@@ -19,6 +20,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from assistant import metrics
 from assistant.store.models import Author, BehaviourEvent, ChatSession, Message, RecExposure, SessionState, utcnow
+
+log = logging.getLogger(__name__)
 
 # the widget's card buttons: "View" and "Add to cart" (purchases count too)
 CARD_CLICK_KINDS = ("view", "click", "add_to_cart", "purchase")
@@ -143,8 +146,12 @@ async def cached_stats(sessions: async_sessionmaker, settings) -> dict[str, Any]
 
 
 async def refresh_metrics(runtime) -> None:
-    """Set the dashboard gauges of assistant.metrics from the (cached) figures, before a scrape."""
-    publish(await cached_stats(runtime.sessions, runtime.settings))
+    """Set the dashboard gauges of assistant.metrics from the (cached) figures, before a scrape.
+    When the store cannot be read the gauges keep their last values and the counters are still served."""
+    try:
+        publish(await cached_stats(runtime.sessions, runtime.settings))
+    except Exception:
+        log.exception("could not compute the dashboard figures for /metrics")
 
 
 def publish(stats: dict[str, Any]) -> None:

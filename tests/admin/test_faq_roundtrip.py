@@ -89,3 +89,23 @@ def test_invalid_entries_are_refused_with_reasons(admin_api):
                                                         "intents": ["get_refund"]}).status_code == 404
     assert admin_api.delete("/api/admin/faq/999999").status_code == 404
     assert admin_api.post("/api/admin/faq/1/restore/999999").status_code == 404
+
+
+async def test_an_edit_the_store_refuses_changes_neither_the_index_nor_the_answer(admin_api, admin_server):
+    from assistant.security import issue_agent_token
+
+    token = uuid.uuid4().hex[:8]
+    question = "What is your return policy for turquoise kayaks?"
+    answer = f"Turquoise kayaks can be returned within 14 days (code {token})."
+    faq_id = admin_api.post("/api/admin/faq", json={"question": question, "answer": answer,
+                                                    "intents": ["check_refund_policy"]}).json()["id"]
+    # a valid admin token of an account deleted since: the revision's foreign key fails at commit
+    settings = admin_server.settings
+    ghost, _ = issue_agent_token(settings.secret_key, 987_654, "admin", "Ghost", settings.agent_token_ttl_s)
+    refused = admin_api.put(f"/api/admin/faq/{faq_id}", headers={"Authorization": f"Bearer {ghost}"},
+                            json={"question": question, "answer": "Kayaks: no returns.",
+                                  "intents": ["check_refund_policy"]})
+    assert refused.status_code == 409, refused.text
+    assert admin_api.get(f"/api/admin/faq/{faq_id}").json()["answer"] == answer
+    reply = await ask(admin_server, "what is your return policy for turquoise kayaks?")
+    assert reply["faq_ids"] == [faq_id] and answer in reply["text"]
