@@ -2,7 +2,9 @@
 
 - ``browser``: installs Debian chromium / playwright-core if missing, returns ``run_scenario``
   (see ``browser_driver.py`` and ``drive.mjs`` for the steps).
-- ``fake_shop``: the scripted protocol server of ``fake_shop_server.py`` on a free loopback port.
+- ``fake_shop``: the scripted protocol server of ``fake_shop_server.py`` on a free loopback port;
+  ``fake_shop_offline`` the same with no agent online; ``other_shop`` a page on another origin
+  embedding the widget from ``fake_shop``.
 - ``serve_app(app)``: run any ASGI app (the real one too) with uvicorn in a thread on a free port.
 """
 
@@ -73,4 +75,13 @@ def fake_shop_offline() -> Iterator[RunningServer]:
     from fake_shop_server import create_fake_app
 
     with serve_app(create_fake_app(agents_online=0)) as running:
+        yield running
+
+
+@pytest.fixture
+def other_shop(fake_shop: RunningServer) -> Iterator[RunningServer]:
+    """Another shop's page, on its own origin, that embeds the widget served by ``fake_shop``."""
+    from fake_shop_server import create_other_shop
+
+    with serve_app(create_other_shop(fake_shop.url)) as running:
         yield running

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
@@ -62,9 +63,26 @@ class FakeSession:
         return frame
 
 
+def create_other_shop(widget_server: str) -> FastAPI:
+    """Another shop's site, on its own origin, embedding the widget from ``widget_server``."""
+    app = FastAPI()
+
+    @app.get("/")
+    def page() -> HTMLResponse:
+        return HTMLResponse(
+            "<!doctype html><html><head><title>Other shop</title></head><body><h1>Other shop</h1>"
+            f'<script src="{widget_server}/widget/widget.js" data-server="{widget_server}"></script>'
+            "</body></html>"
+        )
+
+    return app
+
+
 def create_fake_app(agents_online: int = 1, reply_delay_s: float = 0.15) -> FastAPI:
     """The fake server; ``app.state.sessions`` exposes what it stored, for assertions."""
     app = FastAPI()
+    # a shop on another origin embeds the widget: its page calls this server's API
+    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])
     sessions: dict[str, FakeSession] = {}
     app.state.sessions = sessions
 

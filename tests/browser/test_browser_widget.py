@@ -221,3 +221,19 @@ def test_a_refused_stored_session_is_replaced_by_a_new_one(browser, fake_shop):
     assert result["ok"], result["error"]
     assert result["values"]["mine"] == ["hello"]
     assert len(fake_shop.app.state.sessions) == 1
+
+
+def test_the_widget_works_embedded_on_another_origin(browser, fake_shop, other_shop):
+    assert other_shop.url != fake_shop.url
+    result = browser(
+        [
+            {"do": "goto", "url": other_shop.url + "/"},
+            {"do": "click", "selector": ".sa-launcher"},
+            {"do": "fill", "selector": ".sa-input", "value": "do you have a black stapler?"},
+            {"do": "press", "selector": ".sa-input", "key": "Enter"},
+            {"do": "wait", "selector": ".sa-card"},
+            {"do": "eval", "expression": "Object.keys(localStorage)", "as": "keys"},
+        ]
+    )
+    assert result["ok"], result["error"]
+    assert result["values"]["keys"] == [f"shopassist.v1:{fake_shop.url}"]
