@@ -159,8 +159,9 @@
     el('span', { className: 'sa-dot', 'aria-hidden': 'true' }),
     el('span', { className: 'sa-dot', 'aria-hidden': 'true' }),
     el('span', { className: 'sa-dot', 'aria-hidden': 'true' }),
-    el('span', { className: 'sa-visually-hidden', text: 'The assistant is typing' }),
   ]);
+  const typingLabel = el('span', { className: 'sa-visually-hidden', text: 'The assistant is typing' });
+  typing.append(typingLabel);
   const scroller = el('div', { className: 'sa-scroll' }, [log, typing]);
   const toast = el('div', { className: 'sa-toast', role: 'alert', hidden: true });
 
@@ -380,7 +381,8 @@
     }
   }
 
-  function setTyping(on) {
+  function setTyping(on, author = 'bot') {
+    typingLabel.textContent = author === 'agent' ? 'Someone from our team is typing' : 'The assistant is typing';
     typing.hidden = !on;
     clearTimeout(state.replyTimer);
     if (on) {
@@ -628,7 +630,7 @@
         renderStatus(frame);
         break;
       case 'typing':
-        if (frame.author !== 'shopper') setTyping(Boolean(frame.active));
+        if (frame.author !== 'shopper') setTyping(Boolean(frame.active), frame.author);
         break;
       case 'error':
         if (MESSAGE_ERRORS.has(frame.code)) failOldestInFlight(ERROR_TEXT[frame.code] || frame.code);
