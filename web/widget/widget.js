@@ -167,7 +167,7 @@
 
   const input = el('textarea', {
     className: 'sa-input', rows: '1', maxlength: String(MAX_CHARS), 'aria-label': 'Type your message',
-    placeholder: 'Ask about orders, products, shipping…', autocomplete: 'off',
+    placeholder: 'Ask about an order or a product…', autocomplete: 'off',
   });
   const sendButton = el('button', { type: 'submit', className: 'sa-send', 'aria-label': 'Send message' }, [sendIcon()]);
   const compose = el('form', { className: 'sa-compose' }, [input, sendButton]);
