@@ -8,6 +8,14 @@ from dataclasses import dataclass
 _NUM = r"\$?\s*(\d+(?:[.,]\d{1,2})?)\s*(?:\$|dollars?|bucks|usd)?"
 _MAX = re.compile(rf"\b(?:under|below|less than|cheaper than|up to|max(?:imum)?|at most|<)\s*{_NUM}", re.I)
 _MIN = re.compile(rf"\b(?:over|above|more than|at least|min(?:imum)?|>)\s*{_NUM}", re.I)
+# how shoppers open a product question; not part of what they look for
+_FILLER = re.compile(
+    r"^(?:(?:hi|hello|hey|please|pls|so|ok(?:ay)?)[,!.]?\s+)*"
+    r"(?:do you (?:have|sell|carry|stock)|have you got|got any|is there|are there|i(?:'m| am) looking for|"
+    r"i (?:need|want|would like)|looking for|search(?: for)?|find(?: me)?|show me|can you find(?: me)?|"
+    r"where can i (?:find|buy)|i'd like)\s+(?:(?:some|any|an?|the)\s+)?",
+    re.I,
+)
 _BETWEEN = re.compile(rf"\bbetween\s*{_NUM}\s*(?:and|-|to)\s*{_NUM}", re.I)
 
 
@@ -33,4 +41,5 @@ def parse_product_query(message: str) -> ProductQuery:
     if m := _MIN.search(text):
         lo = _num(m.group(1))
         text = text.replace(m.group(0), " ")
-    return ProductQuery(" ".join(text.split()).strip(" ?.!,") or message, hi, lo)
+    text = _FILLER.sub("", " ".join(text.split()).strip(" ?.!,"))
+    return ProductQuery(text.strip(" ?.!,") or message, hi, lo)

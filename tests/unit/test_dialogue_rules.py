@@ -29,10 +29,13 @@ def test_route_for_intent(intent, fallback, pending, route):
 
 @pytest.mark.parametrize(("text", "query", "lo", "hi"), [
     ("a black stapler under $20?", "a black stapler", None, 20.0),
+    ("do you have a black stapler under $20?", "black stapler", None, 20.0),
+    ("hi, I'm looking for some sticky notes", "sticky notes", None, None),
     ("pens between 5 and 10 dollars", "pens", 5.0, 10.0),
     ("printer paper over 30 bucks", "printer paper", 30.0, None),
     ("label maker less than 49.99", "label maker", None, 49.99),
-    ("show me staplers", "show me staplers", None, None),
+    ("show me staplers", "staplers", None, None),
+    ("red pens", "red pens", None, None),
 ])
 def test_price_limits_are_read_out_of_product_questions(text, query, lo, hi):
     q = parse_product_query(text)
