@@ -28,7 +28,7 @@ class RecommenderConfig:
     description_chars: int = 0  # description characters embedded with the title and brand (cost: CPU time)
     dense_max_items: int = 300_000  # up to this catalogue size every item is scored (exact full ranking)
     popular_candidates: int = 200  # above it, candidates = behaviour neighbours + this many popular items
-    fit_candidates_per_feature: int = 50  # candidate items per feature when fitting fusion weights
+    fit_candidates_per_feature: int = 200  # candidate items per feature when fitting fusion weights
     fit_passes: int = 3
     validation_max_rows: int = 5000  # rows carved from the behaviour to fit fusion weights on
     refit_on_all: bool = True  # after fitting weights on the validation split, retrain on all behaviour

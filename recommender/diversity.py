@@ -19,17 +19,17 @@ def mmr_order(scores: np.ndarray, vectors: np.ndarray, k: int, diversity: float)
         return np.argsort(-scores, kind="stable")[:k]
     spread = float(scores.max() - scores.min())
     relevance = (scores - scores.min()) / spread if spread > 0 else np.zeros(n)
-    max_similarity = np.full(n, -np.inf)
+    similarity = vectors @ vectors.T
+    redundancy = np.zeros(n)
     picked = np.zeros(n, dtype=bool)
     order = []
-    for _ in range(k):
-        redundancy = np.where(np.isfinite(max_similarity), max_similarity, 0.0)
+    for step in range(k):
         value = (1 - diversity) * relevance - diversity * redundancy
         value[picked] = -np.inf
         best = int(np.argmax(value))
         order.append(best)
         picked[best] = True
-        max_similarity = np.maximum(max_similarity, vectors @ vectors[best])
+        redundancy = similarity[best] if step == 0 else np.maximum(redundancy, similarity[best])
     return np.array(order, dtype=np.int64)
 
 

@@ -55,9 +55,9 @@ def full_ranks(scorer: ItemScorer, rows: NextItemRows, history_length: int,
         if target not in scorer.index_of:
             continue
         feats = scorer.features(scorer.to_history(history_ids[-history_length:]), everything)
-        target_feats = feats[scorer.index_of[target]]
         for name, weights in variants.items():
-            ranks[name][row] = np.count_nonzero(feats @ weights >= target_feats @ weights)
+            scores = feats @ weights
+            ranks[name][row] = np.count_nonzero(scores >= scores[scorer.index_of[target]])
     return ranks
 
 

@@ -46,7 +46,7 @@ def build_candidate_lists(scorer: ItemScorer, histories: list[History], targets:
 def _row_candidates(scorer: ItemScorer, history: History, target: int, per_feature: int) -> np.ndarray:
     """Behaviour neighbours of the history, the most popular and most text-alike items, history, target."""
     parts = [scorer.cf[history.indices].indices, scorer.popular_order,
-             scorer.text_top(history, per_feature), history.indices, [target]]
+             scorer.text_top(history), history.indices, [target]]
     return np.unique(np.concatenate(parts).astype(np.int64))
 
 
@@ -71,7 +71,7 @@ def _feature_scale(features: np.ndarray) -> np.ndarray:
 def candidate_ranks(lists: CandidateLists, weights: np.ndarray) -> np.ndarray:
     """1-based rank of each row's target inside its candidate list (ties count against the target)."""
     scores = lists.features @ weights
-    target_score = np.full(lists.n_rows, np.inf)
+    target_score = np.full(lists.n_rows, np.inf, dtype=scores.dtype)
     target_score[lists.row_of_entry[lists.is_target]] = scores[lists.is_target]
     not_below = scores >= target_score[lists.row_of_entry]
     return np.bincount(lists.row_of_entry, weights=not_below, minlength=lists.n_rows)
@@ -83,9 +83,18 @@ def ndcg_at(ranks: np.ndarray, k: int) -> float:
 
 def fit_weights(lists: CandidateLists, cutoff: int, passes: int,
                 log: Callable[[str], None] = lambda _: None) -> np.ndarray:
-    """Coordinate ascent over WEIGHT_GRID per feature, cf_last anchored at 1; returns unscaled weights."""
-    weights = np.zeros(len(FEATURES), dtype=np.float32)
-    weights[ANCHOR_FEATURE] = 1.0
+    """Coordinate ascent over WEIGHT_GRID per feature (cf_last anchored at 1) from a few starting points;
+    returns the best weights, divided by the feature scale so they apply to raw features."""
+    starts = [np.eye(len(FEATURES), dtype=np.float32)[ANCHOR_FEATURE], np.ones(len(FEATURES), dtype=np.float32)]
+    fitted = [_coordinate_ascent(lists, start, cutoff, passes) for start in starts]
+    quality, weights = max(fitted, key=lambda pair: pair[0])
+    named = dict(zip(FEATURES, weights.round(3).tolist(), strict=True))
+    log(f"fusion weights: ndcg@{cutoff}={quality:.4f} on the validation candidates, {named}")
+    return (weights / lists.scale).astype(np.float32)
+
+
+def _coordinate_ascent(lists: CandidateLists, weights: np.ndarray, cutoff: int,
+                       passes: int) -> tuple[float, np.ndarray]:
     best = ndcg_at(candidate_ranks(lists, weights), cutoff)
     for _ in range(passes):
         improved = False
@@ -98,8 +107,6 @@ def fit_weights(lists: CandidateLists, cutoff: int, passes: int,
                 quality = ndcg_at(candidate_ranks(lists, trial), cutoff)
                 if quality > best + 1e-6:
                     best, weights, improved = quality, trial, True
-        named = dict(zip(FEATURES, weights.round(3).tolist(), strict=True))
-        log(f"fusion pass: ndcg@{cutoff}={best:.4f} weights={named}")
         if not improved:
             break
-    return (weights / lists.scale).astype(np.float32)
+    return best, weights

@@ -48,6 +48,7 @@ class ItemScorer:
     popularity: np.ndarray  # float32 in [0, 1]
     recent_popularity: np.ndarray  # float32 in [0, 1]: counts weighted towards the ends of the sequences
     text: np.ndarray | None  # L2-normalised item text vectors, or None without an embedder
+    text_neighbours: sp.csr_matrix | None  # top k cosine neighbours of each item's text
     weights: np.ndarray  # float32 per FEATURES entry (already divided by the feature scale)
     history_decay: float
     dense_max_items: int
@@ -83,15 +84,11 @@ class ItemScorer:
             parts.append(extra)
         return np.unique(np.concatenate(parts).astype(np.int64))
 
-    def text_top(self, history: History, count: int) -> np.ndarray:
-        """The `count` items most like the last history item and like the earlier ones (none without text)."""
-        if self.text is None or history.is_empty:
+    def text_top(self, history: History) -> np.ndarray:
+        """Text neighbours of the history items (none without text)."""
+        if self.text_neighbours is None or history.is_empty:
             return np.zeros(0, dtype=np.int64)
-        count = min(count, self.n_items - 1)
-        weights = self.position_weights(history)
-        queries = np.stack([self.text[history.indices[-1]], weights @ self.text[history.indices]])
-        sims = queries @ self.text.T
-        return np.argpartition(-sims, count, axis=1)[:, :count].ravel()
+        return self.text_neighbours[history.indices].indices
 
     def features(self, history: History, candidates: np.ndarray) -> np.ndarray:
         feats = np.zeros((candidates.size, len(FEATURES)), dtype=np.float32)
@@ -102,26 +99,28 @@ class ItemScorer:
         weights = self.position_weights(history)
         last, earlier, earlier_w = history.indices[-1], history.indices[:-1], weights[:-1]
         dense = candidates.size == self.n_items
-        feats[:, 0] = self._cf_feature(np.array([last]), np.ones(1, np.float32), candidates, dense)
+        self._neighbour_features(feats, (0, 1), self.cf, last, earlier, earlier_w, candidates, dense)
         if earlier.size:
-            feats[:, 1] = self._cf_feature(earlier, earlier_w / earlier_w.sum(), candidates, dense)
             feats[:, 6] = self._scatter(earlier, earlier_w, candidates, dense)
         feats[:, 5] = candidates == last
-        if self.text is not None:
-            self._text_features(feats, last, earlier, earlier_w, candidates, history)
+        if self.text_neighbours is not None:
+            self._neighbour_features(feats, (2, 3), self.text_neighbours, last, earlier, earlier_w, candidates, dense)
+            # an item's likeness to itself is the repeat features' business
+            feats[positions_of(candidates, history.indices), 2:4] = 0.0
         return feats
 
-    def _text_features(self, feats, last, earlier, earlier_w, candidates, history) -> None:
-        vectors = self.text[candidates]
-        feats[:, 2] = vectors @ self.text[last]
+    def _neighbour_features(self, feats, columns, neighbours, last, earlier, earlier_w, candidates, dense) -> None:
+        """Links of the candidates to the last history item and (weighted average) to the earlier ones."""
+        feats[:, columns[0]] = self._linked(neighbours, np.array([last]), np.ones(1, np.float32), candidates, dense)
         if earlier.size:
-            profile = earlier_w @ self.text[earlier]
-            feats[:, 3] = vectors @ (profile / max(float(np.linalg.norm(profile)), 1e-12))
-        # an item's likeness to itself is the repeat features' business
-        feats[positions_of(candidates, history.indices), 2:4] = 0.0
+            feats[:, columns[1]] = self._linked(neighbours, earlier, earlier_w / earlier_w.sum(), candidates, dense)
 
-    def _cf_feature(self, rows, row_weights, candidates, dense) -> np.ndarray:
-        block = self.cf[rows]
+    def text_of(self, candidates: np.ndarray) -> np.ndarray:
+        """Text vectors of the candidates (no copy when every item is a candidate)."""
+        return self.text if candidates.size == self.n_items else self.text[candidates]
+
+    def _linked(self, neighbours, rows, row_weights, candidates, dense) -> np.ndarray:
+        block = neighbours[rows]
         per_entry = block.data * np.repeat(row_weights, np.diff(block.indptr))
         return self._scatter(block.indices, per_entry, candidates, dense)
 
@@ -142,7 +141,7 @@ class ItemScorer:
             extra = np.argpartition(-(self.text @ context_vector), self.popular_order.size)[: self.popular_order.size]
         candidates = self.candidates(history, extra)
         feats = self.features(history, candidates)
-        scores = feats @ self.weights
+        scores = np.einsum("ij,j->i", feats, self.weights)  # not BLAS: its threads stall on a busy machine
         if context_vector is not None and self.text is not None:
-            scores = scores + context_weight * (self.text[candidates] @ context_vector)
+            scores = scores + context_weight * (self.text_of(candidates) @ context_vector)
         return ScoredCandidates(candidates, feats, scores)

@@ -93,13 +93,14 @@ class Recommender:
         scorer = state.scorer
         path.parent.mkdir(parents=True, exist_ok=True)
         text = scorer.text if scorer.text is not None else np.zeros((0, 0), dtype=np.float32)
-        meta = {"config": self.config.to_dict(), "catalogue_name": self.catalogue_name}
+        meta = {"config": self.config.to_dict(), "catalogue_name": self.catalogue_name,
+                "has_text_neighbours": scorer.text_neighbours is not None}
+        sparse = {**_sparse_arrays("cf", scorer.cf), **_sparse_arrays("tn", scorer.text_neighbours)}
         with path.open("wb") as f:
-            np.savez(f, item_ids=scorer.item_ids, cf_data=scorer.cf.data, cf_indices=scorer.cf.indices,
-                     cf_indptr=scorer.cf.indptr, popularity=scorer.popularity,
-                     recent_popularity=scorer.recent_popularity, text=text,
-                     weights=scorer.weights, titles=np.array(state.titles, dtype=str),
-                     categories=np.array(state.categories, dtype=str), meta=np.array(json.dumps(meta)))
+            np.savez(f, item_ids=scorer.item_ids, popularity=scorer.popularity,
+                     recent_popularity=scorer.recent_popularity, text=text, weights=scorer.weights,
+                     titles=np.array(state.titles, dtype=str), categories=np.array(state.categories, dtype=str),
+                     meta=np.array(json.dumps(meta)), **sparse)
 
     @classmethod
     def load(cls, path: Path, embed: EmbedFunction | None, profiles: ProfileStore | None = None,
@@ -109,12 +110,12 @@ class Recommender:
         meta = json.loads(str(arrays["meta"]))
         config = config or RecommenderConfig.from_dict(meta["config"])
         n = len(arrays["item_ids"])
-        cf = sp.csr_matrix((arrays["cf_data"], arrays["cf_indices"], arrays["cf_indptr"]), shape=(n, n))
-        text = arrays["text"] if arrays["text"].size else None
-        scorer = ItemScorer(item_ids=arrays["item_ids"], cf=cf, popularity=arrays["popularity"],
-                            recent_popularity=arrays["recent_popularity"], text=text,
-                            weights=arrays["weights"], history_decay=config.history_decay,
-                            dense_max_items=config.dense_max_items, popular_candidates=config.popular_candidates)
+        scorer = ItemScorer(
+            item_ids=arrays["item_ids"], cf=_sparse_from(arrays, "cf", n), popularity=arrays["popularity"],
+            recent_popularity=arrays["recent_popularity"], text=arrays["text"] if arrays["text"].size else None,
+            text_neighbours=_sparse_from(arrays, "tn", n) if meta["has_text_neighbours"] else None,
+            weights=arrays["weights"], history_decay=config.history_decay,
+            dense_max_items=config.dense_max_items, popular_candidates=config.popular_candidates)
         return cls(scorer, arrays["titles"].tolist(), arrays["categories"].tolist(), config, embed, profiles,
                    meta.get("catalogue_name", "the shop"))
 
@@ -250,21 +251,40 @@ def _without_excluded(scorer: ItemScorer, scored: ScoredCandidates, exclude: Ite
     return scores
 
 
+def _sparse_arrays(prefix: str, matrix: sp.csr_matrix | None) -> dict[str, np.ndarray]:
+    if matrix is None:
+        return {}
+    return {f"{prefix}_data": matrix.data, f"{prefix}_indices": matrix.indices, f"{prefix}_indptr": matrix.indptr}
+
+
+def _sparse_from(arrays: dict[str, np.ndarray], prefix: str, n: int) -> sp.csr_matrix:
+    return sp.csr_matrix((arrays[f"{prefix}_data"], arrays[f"{prefix}_indices"], arrays[f"{prefix}_indptr"]),
+                         shape=(n, n))
+
+
+def _with_new_item(matrix: sp.csr_matrix, column: sp.spmatrix, row: sp.spmatrix) -> sp.csr_matrix:
+    return sp.bmat([[matrix, column], [row, None]], format="csr", dtype=np.float32)
+
+
 def _scorer_with_item(scorer: ItemScorer, item_id: int, vector: np.ndarray | None,
                       popularity: float) -> ItemScorer:
-    """A copy of the scorer with one more item whose behaviour links come from its text neighbours."""
+    """A copy of the scorer with one more item: its text neighbours are computed, and its behaviour
+    links are borrowed from those neighbours (weighted by text similarity)."""
     n = scorer.n_items
-    column = sp.csr_matrix((n, 1), dtype=np.float32)
-    row = sp.csr_matrix((1, n), dtype=np.float32)
-    text = scorer.text
-    if vector is not None and text is not None:
+    column, row = sp.csr_matrix((n, 1), dtype=np.float32), sp.csr_matrix((1, n), dtype=np.float32)
+    text, text_neighbours = scorer.text, scorer.text_neighbours
+    if vector is not None and text is not None and text_neighbours is not None:
         sims = np.maximum(text @ vector, 0.0)
-        neighbours = np.argsort(-sims)[:COLD_START_NEIGHBOURS]
-        share = sims[neighbours] / max(float(sims[neighbours].sum()), 1e-12)
-        column = sp.csr_matrix(scorer.cf[:, neighbours] @ share[:, None])
-        row = sp.csr_matrix(share[None, :] @ scorer.cf[neighbours])
+        width = int(np.diff(text_neighbours.indptr).max(initial=1))
+        nearest = np.argsort(-sims)[:width]
+        text_row = sp.csr_matrix((sims[nearest], (np.zeros(nearest.size), nearest)), shape=(1, n))
+        text_neighbours = _with_new_item(text_neighbours, text_row.T, text_row)
+        closest = nearest[:COLD_START_NEIGHBOURS]
+        share = sims[closest] / max(float(sims[closest].sum()), 1e-12)
+        column = sp.csr_matrix(scorer.cf[:, closest] @ share[:, None])
+        row = sp.csr_matrix(share[None, :] @ scorer.cf[closest])
         text = np.vstack([text, vector[None, :]])
-    cf = sp.bmat([[scorer.cf, column], [row, None]], format="csr", dtype=np.float32)
-    return replace(scorer, item_ids=np.append(scorer.item_ids, item_id), cf=cf, text=text,
+    return replace(scorer, item_ids=np.append(scorer.item_ids, item_id), cf=_with_new_item(scorer.cf, column, row),
+                   text=text, text_neighbours=text_neighbours,
                    popularity=np.append(scorer.popularity, np.float32(popularity)),
                    recent_popularity=np.append(scorer.recent_popularity, np.float32(popularity)))

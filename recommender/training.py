@@ -12,7 +12,7 @@ import scipy.sparse as sp
 from recommender.config import RecommenderConfig
 from recommender.data import Interactions, ItemCatalogue, NextItemRows
 from recommender.fusion import build_candidate_lists, fit_weights
-from recommender.neighbours import AlsNeighbours, Ease, SequentialCooccurrence, item_counts
+from recommender.neighbours import AlsNeighbours, Ease, SequentialCooccurrence, item_counts, vector_neighbours
 from recommender.scoring import FEATURES, ItemScorer
 
 EmbedFunction = Callable[[Sequence[str]], np.ndarray]
@@ -91,7 +91,8 @@ def build_scorer(catalogue: ItemCatalogue, interactions: Interactions, text: np.
     return ItemScorer(item_ids=catalogue.ids, cf=behaviour_neighbours(behaviour, n_items, config),
                       popularity=popularity(behaviour, n_items),
                       recent_popularity=popularity(behaviour, n_items, config.popularity_recency_decay),
-                      text=text, weights=weights,
+                      text=text, text_neighbours=None if text is None else vector_neighbours(text, config.neighbours_k),
+                      weights=weights,
                       history_decay=config.history_decay, dense_max_items=config.dense_max_items,
                       popular_candidates=config.popular_candidates)
 
