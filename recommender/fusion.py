@@ -38,7 +38,9 @@ def build_candidate_lists(scorer: ItemScorer, histories: list[History], targets:
         blocks.append(feats[kept])
         rows.append(np.full(kept.size, row))
         flags.append(items[kept] == target)
-    features = np.concatenate(blocks) if blocks else np.zeros((0, len(FEATURES)), np.float32)
+    if not blocks:
+        blocks, rows, flags = [np.zeros((0, len(FEATURES)), np.float32)], [np.zeros(0, np.int64)], [np.zeros(0, bool)]
+    features = np.concatenate(blocks)
     scale = _feature_scale(features)
     return CandidateLists(features / scale, np.concatenate(rows), np.concatenate(flags), len(histories), scale)
 

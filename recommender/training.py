@@ -58,6 +58,8 @@ def behaviour_neighbours(behaviour: BehaviourArrays, n_items: int, config: Recom
 def popularity(behaviour: BehaviourArrays, n_items: int, recency_decay: float = 1.0) -> np.ndarray:
     """log(1 + count) scaled to [0, 1]; with recency_decay < 1 an event counts decay ** (its user's later events),
     which favours what is bought lately when sequences are in time order."""
+    if not behaviour.users.size:
+        return np.zeros(n_items, dtype=np.float32)
     ends = np.flatnonzero(np.r_[behaviour.users[1:] != behaviour.users[:-1], True])
     later_events = np.repeat(ends, np.diff(np.r_[-1, ends])) - np.arange(behaviour.users.size)
     weights = np.power(recency_decay, later_events.astype(np.float64))
@@ -70,6 +72,8 @@ def carve_validation(interactions: Interactions, history_length: int, max_rows: 
 
     Users are taken evenly spaced when there are more than `max_rows`, so fitting stays fast.
     """
+    if not len(interactions):
+        return NextItemRows([], [], np.zeros(0, dtype=np.int64))
     ends = np.flatnonzero(np.r_[interactions.users[1:] != interactions.users[:-1], True])
     starts = np.r_[0, ends[:-1] + 1]
     eligible = np.flatnonzero(ends - starts >= MIN_ITEMS_TO_CARVE - 1)
@@ -123,8 +127,12 @@ def train_scorer(catalogue: ItemCatalogue, interactions: Interactions, embed: Em
     progress(f"fitting {config.cf_model} neighbours on {len(base)} interactions")
     scorer = build_scorer(catalogue, base, text, config)
     lists = fusion_candidates(scorer, validation, config)
-    progress(f"fitting fusion weights on {lists.n_rows} validation rows")
-    weights = fit_weights(lists, FIT_CUTOFF, config.fit_passes, progress)
+    if lists.n_rows >= config.min_validation_rows:
+        progress(f"fitting fusion weights on {lists.n_rows} validation rows")
+        weights = fit_weights(lists, FIT_CUTOFF, config.fit_passes, progress)
+    else:
+        progress(f"only {lists.n_rows} validation rows: using the default fusion weights")
+        weights = np.array([config.default_weights[name] for name in FEATURES], dtype=np.float32)
     if not config.refit_on_all:
         scorer.weights = weights
         return scorer

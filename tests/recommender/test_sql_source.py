@@ -49,3 +49,14 @@ def test_fit_from_sql_learns_the_store_behaviour(tmp_path, embed):
     _fill_store(url)
     model = Recommender.fit_from_sql(create_engine(url), embed)
     assert model.recommend([100, 101], k=1, exclude=[100, 101])[0].item_id == 102
+
+
+def test_a_store_without_behaviour_still_gives_text_and_popularity_recommendations(tmp_path, embed):
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    upgrade_schema(url)
+    with create_engine(url).begin() as conn:
+        conn.execute(insert(models.Item), [{"id": i, "title": t, "price": 1.0}
+                                           for i, t in enumerate(synthetic_titles())])
+    model = Recommender.fit_from_sql(url, embed)
+    assert len(model.recommend([], k=3)) == 3
+    assert synthetic_titles()[model.recommend([], context_text="green ink", k=1)[0].item_id] == "green ink"
