@@ -174,13 +174,14 @@ class FaqService:
             await db.flush()
             await self.commit(db, [Change(faq_id, "delete", before, None)], actor)
 
-    async def restore(self, faq_id: int, revision_id: int, actor: int | None) -> dict[str, Any]:
-        """Make the entry what `revision_id` left it as (a deleted entry comes back with its id)."""
+    async def restore(self, faq_id: int, revision_id: int, actor: int | None, side: str = "after") -> dict[str, Any]:
+        """Make the entry what `revision_id` left it as (`side="before"`: what it was before that revision,
+        e.g. the text an entry had before its first edit). A deleted entry comes back with its id."""
         async with self.sessions() as db:
             rev = await db.get(FaqRevision, revision_id)
             if rev is None or rev.faq_id != faq_id:
                 raise FaqNotFound(f"no revision {revision_id} of FAQ entry {faq_id}")
-            target = rev.after or rev.before
+            target = (rev.before or rev.after) if side == "before" else (rev.after or rev.before)
             entry = await db.get(FaqEntry, faq_id)
             before = snapshot(entry) if entry else None
             if entry is None:

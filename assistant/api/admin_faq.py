@@ -95,7 +95,9 @@ async def entry_revisions(faq_id: int, faq: FaqService = Depends(faq_service)) -
 
 
 @router.post("/{faq_id}/restore/{revision_id}")
-async def restore_entry(faq_id: int, revision_id: int, admin: AgentClaims = Depends(current_admin),
+async def restore_entry(faq_id: int, revision_id: int, to: str = Query("after", pattern="^(after|before)$"),
+                        admin: AgentClaims = Depends(current_admin),
                         faq: FaqService = Depends(faq_service)) -> dict[str, Any]:
+    """The entry becomes the version that revision left (`to=before`: the version it replaced)."""
     with admin_errors():
-        return await faq.restore(faq_id, revision_id, admin.agent_id)
+        return await faq.restore(faq_id, revision_id, admin.agent_id, to)

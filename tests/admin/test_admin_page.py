@@ -28,6 +28,7 @@ async def answering_entry(server, text: str) -> int:
 
 async def test_an_admin_edits_the_returns_policy_and_the_widget_answers_with_it(browser, admin_server, admin_api):
     faq_id = await answering_entry(admin_server, RETURNS_QUESTION)
+    original = admin_api.get(f"/api/admin/faq/{faq_id}").json()["answer"]
     new_answer = f"New policy ({uuid.uuid4().hex[:6]}): return anything within 60 days for a full refund."
     result = browser([
         {"do": "goto", "url": admin_server.url + "/admin/"},
@@ -50,10 +51,23 @@ async def test_an_admin_edits_the_returns_policy_and_the_widget_answers_with_it(
         {"do": "fill", "selector": ".sa-input", "value": RETURNS_QUESTION},
         {"do": "press", "selector": ".sa-input", "key": "Enter"},
         {"do": "wait_text", "selector": ".sa-bubble", "text": new_answer, "timeout_ms": REPLY_MS},
+        # back in the admin page (still signed in): restore the original text from the entry's history
+        {"do": "goto", "url": admin_server.url + "/admin/"},
+        {"do": "wait", "selector": ".faq-row"},
+        {"do": "fill", "selector": "#faq-search", "value": "return"},
+        {"do": "click", "selector": f'.faq-row[data-id="{faq_id}"]'},
+        {"do": "click", "selector": '#faq-history .revision[data-to="before"] .restore'},
+        {"do": "wait_text", "selector": "#faq-status", "text": "Restored"},
+        {"do": "goto", "url": admin_server.url + "/"},
+        {"do": "click", "selector": ".sa-launcher"},
+        {"do": "fill", "selector": ".sa-input", "value": RETURNS_QUESTION},
+        {"do": "press", "selector": ".sa-input", "key": "Enter"},
+        {"do": "wait_text", "selector": ".sa-bubble", "text": original, "timeout_ms": REPLY_MS},
     ])
     assert result["ok"], result["error"]
     assert result["page_errors"] == []
     assert result["values"]["kpis"] >= 6
-    assert admin_api.get(f"/api/admin/faq/{faq_id}").json()["answer"] == new_answer
-    latest = admin_api.get(f"/api/admin/faq/{faq_id}/revisions").json()[0]
-    assert latest["action"] == "update" and latest["after"]["answer"] == new_answer
+    assert admin_api.get(f"/api/admin/faq/{faq_id}").json()["answer"] == original
+    restored, edited = admin_api.get(f"/api/admin/faq/{faq_id}/revisions").json()[:2]
+    assert edited["action"] == "update" and edited["after"]["answer"] == new_answer
+    assert restored["action"] == "restore" and restored["after"]["answer"] == original

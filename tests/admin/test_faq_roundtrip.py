@@ -59,6 +59,12 @@ async def test_create_edit_delete_restore_each_show_in_the_next_answer(admin_api
     assert reply["faq_ids"] == [faq_id] and first in reply["text"]
     assert admin_api.get(f"/api/admin/faq/{faq_id}/revisions").json()[0]["action"] == "restore"
 
+    update = next(r for r in revisions if r["action"] == "update")  # to=before: the version it replaced
+    assert admin_api.post(f"/api/admin/faq/{faq_id}/restore/{update['id']}", params={"to": "after"}).json()[
+        "answer"] == edited_text
+    assert admin_api.post(f"/api/admin/faq/{faq_id}/restore/{update['id']}", params={"to": "before"}).json()[
+        "answer"] == first
+
 
 def test_list_searches_questions_and_answers(admin_api):
     token = uuid.uuid4().hex[:8]

@@ -11,6 +11,7 @@
   const SVG_NS = 'http://www.w3.org/2000/svg';
   const PAGE = 25;
   const SEARCH_DELAY_MS = 250;
+  const JOB_POLL_MS = 1000;
   const COLORS = { shopper: '#2357d9', bot: '#15a37a', agent: '#d9822b', handoff: '#d64545', contained: '#15a37a' };
 
   const $ = (id) => document.getElementById(id);
@@ -167,7 +168,8 @@
   // ---- FAQ editor ----
   function intentBoxes(selected) {
     const chosen = new Set(selected);
-    $('faq-intents').replaceChildren(...state.labels.map((label) => el('label', { className: 'intent', dataset: { label } }, [
+    const ordered = [...selected, ...state.labels.filter((label) => !chosen.has(label))]; // the entry's tags first
+    $('faq-intents').replaceChildren(...ordered.map((label) => el('label', { className: 'intent', dataset: { label } }, [
       el('input', { type: 'checkbox', value: label, checked: chosen.has(label) }),
       document.createTextNode(label),
     ])));
@@ -269,23 +271,28 @@
   async function loadHistory(id) {
     let revisions = [];
     try { revisions = await api('GET', `${API}/faq/${id}/revisions`); } catch (_) { /* a new entry */ }
-    $('faq-history').replaceChildren(...revisions.map((rev) => {
-      const version = rev.after || rev.before || {};
-      return el('li', { className: 'revision', dataset: { revision: String(rev.id) } }, [
-        el('div', { className: 'revision-head' }, [
-          el('span', { className: `action action-${rev.action}`, text: rev.action }),
-          el('span', { className: 'muted', text: `${when(rev.at)} · agent #${rev.agent_id ?? 'cli'}` }),
-          el('button', { type: 'button', className: 'small restore', text: 'Restore this version',
-            onclick: () => restore(id, rev.id) }),
-        ]),
-        el('p', { className: 'snippet', text: version.answer || '' }),
-      ]);
-    }));
+    const versions = revisions.map((rev) => ({ rev, to: 'after', label: rev.action, version: rev.after || rev.before }));
+    const oldest = revisions[revisions.length - 1];
+    if (oldest && oldest.before) { // the entry existed before its history starts (e.g. the shop's seed FAQ)
+      versions.push({ rev: oldest, to: 'before', label: 'original', version: oldest.before });
+    }
+    $('faq-history').replaceChildren(...versions.map(({ rev, to, label, version }) => el('li', {
+      className: 'revision', dataset: { revision: String(rev.id), to },
+    }, [
+      el('div', { className: 'revision-head' }, [
+        el('span', { className: `action action-${label}`, text: label }),
+        el('span', { className: 'muted', text: to === 'after'
+          ? `${when(rev.at)} · agent #${rev.agent_id ?? 'cli'}` : `before ${when(rev.at)}` }),
+        el('button', { type: 'button', className: 'small restore', text: 'Restore this version',
+          onclick: () => restore(id, rev.id, to) }),
+      ]),
+      el('p', { className: 'snippet', text: (version || {}).answer || '' }),
+    ])));
   }
 
-  async function restore(id, revisionId) {
+  async function restore(id, revisionId, to = 'after') {
     try {
-      const entry = await api('POST', `${API}/faq/${id}/restore/${revisionId}`);
+      const entry = await api('POST', `${API}/faq/${id}/restore/${revisionId}?to=${to}`);
       fillForm(entry);
       setStatus(`Restored from revision ${revisionId}.`);
       await Promise.all([loadFaq(), loadChanges(), loadHistory(id)]);
@@ -382,6 +389,35 @@
     ])));
   }
 
+  // ---- retraining ----
+  async function startRetraining() {
+    $('retrain-start').disabled = true;
+    try {
+      const job = await api('POST', `${API}/retrain-intents`, {});
+      await followJob(job.id);
+    } catch (err) {
+      $('retrain-status').textContent = err.message;
+    } finally {
+      $('retrain-start').disabled = false;
+    }
+  }
+
+  async function followJob(id) {
+    const bar = $('retrain-progress');
+    bar.hidden = false;
+    for (;;) {
+      const job = await api('GET', `${API}/jobs/${id}`);
+      const detail = job.detail || {};
+      bar.value = job.progress;
+      $('retrain-status').textContent = job.status === 'queued' || job.status === 'running'
+        ? `${job.status}: ${detail.phase || ''} ${detail.steps ? `(${detail.step}/${detail.steps})` : ''}`
+        : `${job.status}: ${detail.decision || detail.error || ''}${detail.candidate
+          ? ` (dev accuracy ${pct(detail.current.accuracy)} → ${pct(detail.candidate.accuracy)})` : ''}`;
+      if (job.status !== 'queued' && job.status !== 'running') return;
+      await new Promise((resolve) => { setTimeout(resolve, JOB_POLL_MS); });
+    }
+  }
+
   /* Stacked columns of shopper / bot / agent messages per hour. */
   function hoursChart(hours) {
     const width = 720; const height = 200; const pad = { left: 36, right: 8, top: 10, bottom: 28 };
@@ -464,6 +500,7 @@
   $('export-csv').addEventListener('click', () => download('csv'));
   $('stats-refresh').addEventListener('click', loadStats);
   $('stats-hours').addEventListener('change', loadStats);
+  $('retrain-start').addEventListener('click', startRetraining);
 
   if (state.token) start().catch(() => signOut()); else signOut();
 })();
