@@ -13,6 +13,7 @@ from assistant.cli import app as cli
 from tests.admin.test_faq_roundtrip import ask
 
 ASKED = "do you have a zebra-striped umbrella stand?"
+N_ITEMS = 40  # of amazon_industrial, for import-catalogue
 
 
 def card_for(reply: dict, item_id: int) -> dict | None:
@@ -65,7 +66,7 @@ def test_import_catalogue_loads_items_and_behaviour_reindexes_and_retrains(admin
     from retrieval.product_index import ProductIndex
 
     folder = tmp_path / "industrial"
-    small_catalogue(admin_settings.data_dir / "amazon_industrial", folder, n_items=60)
+    small_catalogue(admin_settings.data_dir / "amazon_industrial", folder, n_items=N_ITEMS)
     state = tmp_path / "state"
     monkeypatch.setenv("SHOPASSIST_STATE_DIR", str(state))
     get_settings.cache_clear()
@@ -79,7 +80,7 @@ def test_import_catalogue_loads_items_and_behaviour_reindexes_and_retrains(admin
         get_settings.cache_clear()
     assert "catalogue imported" in done.output
     products = ProductIndex(make_chroma_client(settings.resolved_chroma_path), MiniLMEmbeddingFunction())
-    assert products.ids() == set(range(60)) - missing_ids(folder)
+    assert products.ids() == set(range(N_ITEMS)) - missing_ids(folder)
     first_title = json.loads((folder / "items.jsonl").read_text().splitlines()[0])["title"]
     assert products.search(first_title, k=1)[0].title == first_title[:500]
     assert settings.recs_model_path.exists()
@@ -87,4 +88,4 @@ def test_import_catalogue_loads_items_and_behaviour_reindexes_and_retrains(admin
 
 def missing_ids(folder) -> set[int]:
     present = {json.loads(line)["item_id"] for line in (folder / "items.jsonl").read_text().splitlines()}
-    return set(range(60)) - present
+    return set(range(N_ITEMS)) - present
