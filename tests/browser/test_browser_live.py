@@ -62,3 +62,29 @@ def test_script_and_img_markup_from_the_shopper_is_shown_as_text(browser, sqlite
     assert result["values"]["elements"] == 0
     assert result["values"]["no_script_ran"] is True
     assert result["dialogs"] == []
+
+
+def test_a_reload_resumes_the_conversation_and_a_shopper_can_ask_for_a_person(browser, sqlite_server):
+    result = browser(
+        [
+            {"do": "goto", "url": sqlite_server.url + "/"},
+            {"do": "click", "selector": ".sa-launcher"},
+            {"do": "fill", "selector": ".sa-input", "value": "how long does shipping take?"},
+            {"do": "press", "selector": ".sa-input", "key": "Enter"},
+            {"do": "wait_count", "selector": ".sa-msg[data-seq]", "count": 2, "timeout_ms": REPLY_MS},
+            {"do": "texts", "selector": ".sa-msg[data-seq] .sa-bubble", "as": "before"},
+            {"do": "reload"},
+            {"do": "click", "selector": ".sa-launcher"},
+            {"do": "wait_count", "selector": ".sa-msg[data-seq]", "count": 2, "timeout_ms": REPLY_MS},
+            {"do": "sleep", "ms": 300},
+            {"do": "texts", "selector": ".sa-msg[data-seq] .sa-bubble", "as": "after"},
+            {"do": "click", "selector": ".sa-human"},
+            {"do": "wait", "selector": ".sa-notice", "timeout_ms": REPLY_MS},
+            {"do": "texts", "selector": ".sa-status", "as": "status"},
+        ],
+    )
+    assert result["ok"], result["error"]
+    values = result["values"]
+    assert values["after"] == values["before"]
+    assert values["before"][0] == "how long does shipping take?"
+    assert values["status"] == ["Waiting for a person"]
