@@ -79,6 +79,8 @@ def parse_faq_file(content: bytes, fmt: str, settings: Settings) -> list[ImportR
     except UnicodeDecodeError as e:
         raise ImportRefused([{"line": content[: e.start].count(b"\n") + 1, "error": "not UTF-8 text"}]) from e
     raw_rows = _json_rows(text) if fmt == "json" else _csv_rows(text)
+    if not raw_rows:  # most likely the wrong file; in sync mode it would delete the whole FAQ
+        raise ImportRefused([{"line": 1, "error": "the file has no entries"}])
     problems: list[dict[str, Any]] = []
     rows = [row for line, raw in raw_rows if (row := _validated(line, raw, settings, problems)) is not None]
     problems += _duplicates(rows)
