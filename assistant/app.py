@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -32,6 +33,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.runtime.close()
 
     app = FastAPI(title="Shopassist", version="0.1.0", lifespan=lifespan)
+    # the widget embedded on another shop's pages calls /api from that origin (bearer tokens, no cookies)
+    app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
+                       allow_headers=["*"])
     app.include_router(sessions.router)
     app.include_router(auth.router)
     app.include_router(chat_socket.router)

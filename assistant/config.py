@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,10 +29,14 @@ class Settings(BaseSettings):
     # serving
     host: str = "127.0.0.1"
     port: int = 8000
-    secret_key: str = Field(default="change-me-in-production-this-is-only-a-dev-key", description="signs session and agent tokens")
+    secret_key: str = Field(default="change-me-in-production-this-is-only-a-dev-key",
+                            description="signs session and agent tokens")
     agent_token_ttl_s: int = 8 * 3600
     max_message_chars: int = 2000
     max_frame_bytes: int = 16_384
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default=["*"], description="origins whose pages may call the API (the embedded widget); a JSON list or "
+        "comma-separated; '*' is safe because the widget sends bearer tokens, not cookies")
 
     # intent model and fallback policy (the trained model card may override the thresholds)
     intent_model_dir: Path | None = Field(default=None, description="default state_dir/intent_model")
@@ -78,6 +84,14 @@ class Settings(BaseSettings):
 
     # optional LLM (off by default; never required)
     llm_backend: str | None = Field(default=None, description="'fake' for tests or an import path")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            return json.loads(text) if text.startswith("[") else [o.strip() for o in text.split(",") if o.strip()]
+        return value
 
     @property
     def resolved_database_url(self) -> str:
