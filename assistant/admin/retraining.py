@@ -68,7 +68,9 @@ def not_worse(candidate: dict[str, float], current: dict[str, float], tolerance:
 
 
 async def start_retraining(runtime, request: RetrainRequest) -> dict[str, Any]:
-    if any(not task.done() for task in _running.values()):
+    for finished in [job for job, task in _running.items() if task.done()]:
+        del _running[finished]
+    if _running:
         raise RetrainBusy("a retraining is already running")
     async with runtime.sessions() as db:
         job = Job(kind=JOB_KIND, status="queued", progress=0.0, detail={"request": request.model_dump()})
