@@ -14,6 +14,7 @@ import numpy as np
 from recommender.scoring import FEATURES, History, ItemScorer, positions_of
 
 WEIGHT_GRID = (-3.0, -1.0, -0.3, 0.0, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
+REFINE_FACTORS = (0.5, 0.7, 0.85, 1.2, 1.4, 2.0)  # second stage: multiplicative steps around the grid's best
 ANCHOR_FEATURE = 0  # cf_last keeps weight 1: scores are invariant to a common scale
 
 
@@ -88,22 +89,31 @@ def fit_weights(lists: CandidateLists, cutoff: int, passes: int,
     """Coordinate ascent over WEIGHT_GRID per feature (cf_last anchored at 1) from a few starting points;
     returns the best weights, divided by the feature scale so they apply to raw features."""
     starts = [np.eye(len(FEATURES), dtype=np.float32)[ANCHOR_FEATURE], np.ones(len(FEATURES), dtype=np.float32)]
-    fitted = [_coordinate_ascent(lists, start, cutoff, passes) for start in starts]
+    fitted = [_coordinate_ascent(lists, start, cutoff, passes, _grid_steps) for start in starts]
     quality, weights = max(fitted, key=lambda pair: pair[0])
+    quality, weights = _coordinate_ascent(lists, weights, cutoff, passes, _refine_steps)
     named = dict(zip(FEATURES, weights.round(3).tolist(), strict=True))
     log(f"fusion weights: ndcg@{cutoff}={quality:.4f} on the validation candidates, {named}")
     return (weights / lists.scale).astype(np.float32)
 
 
-def _coordinate_ascent(lists: CandidateLists, weights: np.ndarray, cutoff: int,
-                       passes: int) -> tuple[float, np.ndarray]:
+def _grid_steps(current: float) -> tuple[float, ...]:
+    return WEIGHT_GRID
+
+
+def _refine_steps(current: float) -> tuple[float, ...]:
+    return tuple(current * factor for factor in REFINE_FACTORS)
+
+
+def _coordinate_ascent(lists: CandidateLists, weights: np.ndarray, cutoff: int, passes: int,
+                       steps: Callable[[float], tuple[float, ...]]) -> tuple[float, np.ndarray]:
     best = ndcg_at(candidate_ranks(lists, weights), cutoff)
     for _ in range(passes):
         improved = False
         for f in range(len(FEATURES)):
             if f == ANCHOR_FEATURE:
                 continue
-            for value in WEIGHT_GRID:
+            for value in steps(float(weights[f])):
                 trial = weights.copy()
                 trial[f] = value
                 quality = ndcg_at(candidate_ranks(lists, trial), cutoff)

@@ -99,12 +99,16 @@ class ItemScorer:
         weights = self.position_weights(history)
         last, earlier, earlier_w = history.indices[-1], history.indices[:-1], weights[:-1]
         dense = candidates.size == self.n_items
-        self._neighbour_features(feats, (0, 1), self.cf, last, earlier, earlier_w, candidates, dense)
+        self._neighbour_features(feats, (0, 1), self.cf, last, earlier, earlier_w / earlier_w.sum(), candidates,
+                                 dense)
         if earlier.size:
             feats[:, 6] = self._scatter(earlier, earlier_w, candidates, dense)
         feats[:, 5] = candidates == last
         if self.text_neighbours is not None:
-            self._neighbour_features(feats, (2, 3), self.text_neighbours, last, earlier, earlier_w, candidates, dense)
+            # cosine to the earlier items' mean vector, as if it were one more item
+            profile_norm = float(np.linalg.norm(earlier_w @ self.text[earlier])) if earlier.size else 1.0
+            self._neighbour_features(feats, (2, 3), self.text_neighbours, last, earlier,
+                                     earlier_w / max(profile_norm, 1e-12), candidates, dense)
             # an item's likeness to itself is the repeat features' business
             feats[positions_of(candidates, history.indices), 2:4] = 0.0
         return feats
@@ -113,7 +117,7 @@ class ItemScorer:
         """Links of the candidates to the last history item and (weighted average) to the earlier ones."""
         feats[:, columns[0]] = self._linked(neighbours, np.array([last]), np.ones(1, np.float32), candidates, dense)
         if earlier.size:
-            feats[:, columns[1]] = self._linked(neighbours, earlier, earlier_w / earlier_w.sum(), candidates, dense)
+            feats[:, columns[1]] = self._linked(neighbours, earlier, earlier_w, candidates, dense)
 
     def text_of(self, candidates: np.ndarray) -> np.ndarray:
         """Text vectors of the candidates (no copy when every item is a candidate)."""
