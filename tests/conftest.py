@@ -80,16 +80,20 @@ def backend_settings(request, shop_state) -> Settings:
 
 
 class LiveServer:
-    """The real app under uvicorn on a free loopback port, in a background thread."""
+    """The real app under uvicorn on a loopback port (a free one unless given), in a background thread.
 
-    def __init__(self, settings: Settings) -> None:
+    A restart is ``stop()`` then ``LiveServer(old.settings, port=old.port).start()``.
+    """
+
+    def __init__(self, settings: Settings, port: int | None = None) -> None:
         import uvicorn
 
         from assistant.app import create_app
 
         self.settings = settings
-        self.port = _free_port()
-        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port, log_level="warning",
+        self.port = port or _free_port()
+        self.app = create_app(settings)
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
                                 ws_max_size=1 << 20)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
