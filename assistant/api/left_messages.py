@@ -55,8 +55,7 @@ async def answer(left_id: int, body: Answer, agent: AgentClaims = Depends(curren
         raise HTTPException(422, f"the answer must have 1 to {rt.settings.max_message_chars} characters")
     stored = await rt.chat.store.append(left.session_id, Author.AGENT, body.text, agent_id=agent.agent_id,
                                         payload={"author_name": agent.name})
-    msg = (await rt.chat.store.messages_after(left.session_id, stored.seq - 1, limit=1))[0]
-    await rt.bus.publish(session_channel(left.session_id), reply_frame(msg))
+    await rt.bus.publish(session_channel(left.session_id), reply_frame(stored.message))
     left.answered_at = utcnow()
     await db.commit()
     return LeftMessageView.model_validate(left, from_attributes=True)

@@ -19,6 +19,7 @@ class StoredMessage:
     message_id: int
     seq: int
     created: bool  # False when the client_msg_id was seen before (a retry)
+    message: Message | None = None  # the new row (None for a retry)
 
 
 class ConversationStore:
@@ -47,8 +48,12 @@ class ConversationStore:
         client_msg_id: str | None = None,
         payload: dict[str, Any] | None = None,
         agent_id: int | None = None,
+        session_values: dict[str, Any] | None = None,
     ) -> StoredMessage:
-        """Store a message with the session's next seq; a repeated client_msg_id returns the first one."""
+        """Store a message with the session's next seq; a repeated client_msg_id returns the first one.
+
+        `session_values` are written to the session row in the same transaction (one commit a turn).
+        """
         if client_msg_id is not None:
             existing = await self._by_client_id(session_id, client_msg_id)
             if existing is not None:
@@ -60,7 +65,7 @@ class ConversationStore:
                     await db.execute(
                         update(ChatSession)
                         .where(ChatSession.id == session_id)
-                        .values(last_seq=ChatSession.last_seq + 1, updated_at=utcnow())
+                        .values(last_seq=ChatSession.last_seq + 1, updated_at=utcnow(), **(session_values or {}))
                         .returning(ChatSession.last_seq)
                     )
                 ).scalar_one()
@@ -68,7 +73,7 @@ class ConversationStore:
                               client_msg_id=client_msg_id, payload=payload, agent_id=agent_id)
                 db.add(msg)
                 await db.commit()
-                return StoredMessage(msg.id, seq, True)
+                return StoredMessage(msg.id, seq, True, msg)
             except IntegrityError:
                 await db.rollback()
                 if client_msg_id is None:

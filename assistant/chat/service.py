@@ -79,8 +79,7 @@ class ChatService:
         stored = await self.store.append(chat.id, Author.SHOPPER, text, client_msg_id=client_msg_id)
         if stored.created:
             metrics.MESSAGES.labels("shopper").inc()
-            msg = (await self.store.messages_after(chat.id, stored.seq - 1, limit=1))[0]
-            await self.bus.publish(session_channel(chat.id), reply_frame(msg))
+            await self.bus.publish(session_channel(chat.id), reply_frame(stored.message))
             if chat.state == SessionState.WAITING:  # the queue shows each session's last message
                 await self.bus.publish(AGENTS_CHANNEL, {"type": "queue_changed", "session_id": chat.id})
         return AckFrame(client_msg_id=client_msg_id, seq=stored.seq), stored.created
@@ -112,17 +111,15 @@ class ChatService:
             "reading": {**reading, "route": state["route"], "faq_ids": state.get("faq_ids", []),
                         "items": [i["item_id"] for i in state.get("items", [])]},
         }
-        stored = await self.store.append(chat.id, Author.BOT, state["reply"], payload=payload)
-        metrics.MESSAGES.labels("bot").inc()
         missed = state["route"] == "out_of_scope" or bool(reading.get("fallback"))
-        await self.store.update_session(
-            chat.id, pending=state.get("next_pending"),
-            fallback_streak=(chat.fallback_streak + 1) if missed else 0,
-        )
+        stored = await self.store.append(chat.id, Author.BOT, state["reply"], payload=payload, session_values={
+            "pending": state.get("next_pending"),
+            "fallback_streak": (chat.fallback_streak + 1) if missed else 0,
+        })
+        metrics.MESSAGES.labels("bot").inc()
+        await self.bus.publish(session_channel(chat.id), reply_frame(stored.message))
         if state.get("items"):
             await self._log_exposures(chat, [i["item_id"] for i in state["items"]])
-        msg = (await self.store.messages_after(chat.id, stored.seq - 1, limit=1))[0]
-        await self.bus.publish(session_channel(chat.id), reply_frame(msg))
         if state.get("handoff"):
             await self.hand_off(chat.id, state.get("handoff_reason") or "requested")
 
@@ -159,8 +156,7 @@ class ChatService:
         if chat.state == SessionState.BOT:
             stored = await self.store.append(chat.id, Author.SYSTEM, "You asked to talk to a person.",
                                              payload={"handoff": True, "author_name": "Assistant"})
-            msg = (await self.store.messages_after(chat.id, stored.seq - 1, limit=1))[0]
-            await self.bus.publish(session_channel(chat.id), reply_frame(msg))
+            await self.bus.publish(session_channel(chat.id), reply_frame(stored.message))
         await self.hand_off(chat.id, "requested")
 
     async def leave_message(self, chat: ChatSession, text: str, contact: str) -> dict[str, Any]:
