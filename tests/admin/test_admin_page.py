@@ -13,6 +13,18 @@ from tests.chat.client import ChatClient, start_session
 pytestmark = pytest.mark.browser
 
 RETURNS_QUESTION = "what is your return policy?"
+PREVIEWED_QUESTION = "Do you deliver to lighthouses?"
+# the driver has no file-upload step: hand the file input a File the way a drop would
+PICK_IMPORT_FILE = f"""(() => {{
+  const picked = new DataTransfer();
+  picked.items.add(new File(['question,answer,intents\\n"{PREVIEWED_QUESTION}",Yes.,delivery_options\\n'],
+                            'faq.csv', {{ type: 'text/csv' }}));
+  const input = document.getElementById('import-file');
+  input.files = picked.files;
+  input.dispatchEvent(new Event('change'));
+  document.getElementById('import-mode').value = 'merge';
+  return input.files.length;
+}})()"""
 REPLY_MS = 60_000
 
 
@@ -43,6 +55,11 @@ async def test_an_admin_edits_the_returns_policy_and_the_widget_answers_with_it(
         {"do": "click", "selector": "#faq-save"},
         {"do": "wait_text", "selector": "#faq-status", "text": "Saved"},
         {"do": "wait_text", "selector": "#faq-history .revision", "text": new_answer},
+        {"do": "click", "selector": '#tabs [data-tab="import"]'},
+        {"do": "eval", "expression": PICK_IMPORT_FILE, "as": "picked"},
+        {"do": "click", "selector": "#import-preview"},
+        {"do": "wait_text", "selector": "#import-summary", "text": "Would change: 1 added, 0 updated, 0 deleted"},
+        {"do": "texts", "selector": "#import-details li", "as": "preview"},
         {"do": "click", "selector": '#tabs [data-tab="dashboard"]'},
         {"do": "wait", "selector": "#chart-hours svg"},
         {"do": "count", "selector": "#kpis .kpi", "as": "kpis"},
@@ -67,6 +84,8 @@ async def test_an_admin_edits_the_returns_policy_and_the_widget_answers_with_it(
     assert result["ok"], result["error"]
     assert result["page_errors"] == []
     assert result["values"]["kpis"] >= 6
+    assert result["values"]["preview"] == [f"+ line 2: {PREVIEWED_QUESTION}"]
+    assert admin_api.get("/api/admin/faq", params={"q": "lighthouses"}).json()["total"] == 0  # only previewed
     assert admin_api.get(f"/api/admin/faq/{faq_id}").json()["answer"] == original
     restored, edited = admin_api.get(f"/api/admin/faq/{faq_id}/revisions").json()[:2]
     assert edited["action"] == "update" and edited["after"]["answer"] == new_answer
