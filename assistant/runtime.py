@@ -85,8 +85,9 @@ async def sync_faq_index(sessions: async_sessionmaker, faq: FaqIndex) -> None:
     sql_ids = {e.id for e in entries}
     stale = await asyncio.to_thread(faq.ids)
     await asyncio.to_thread(faq.delete, stale - sql_ids)
-    await asyncio.to_thread(faq.upsert, [FaqDocument(e.id, e.question, e.answer, tuple(e.intents or ()))
-                                         for e in entries if e.id not in stale])
+    wanted = [FaqDocument(e.id, e.question, e.answer, tuple(e.intents or ())) for e in entries]
+    # missing entries, and entries whose indexed text differs from SQL (an edit whose undo failed)
+    await asyncio.to_thread(lambda: faq.upsert([d for d in wanted if d.faq_id not in stale or faq.get(d.faq_id) != d]))
 
 
 async def build_runtime(settings: Settings) -> Runtime:

@@ -99,3 +99,15 @@ async def test_a_successful_change_is_in_both_stores_with_a_revision(store):
     assert revisions[0]["agent_id"] == admin_id
     assert revisions[0]["before"]["answer"] == entry["answer"]
     assert revisions[0]["after"]["answer"] == "Refunds take 3 days."
+
+
+async def test_the_start_up_sync_repairs_an_index_that_drifted_from_sql(store):
+    from assistant.runtime import sync_faq_index
+    from retrieval.faq_index import FaqDocument
+
+    service, _client, _ef, _admin_id, entry = store
+    service.index.upsert([FaqDocument(entry["id"], entry["question"], "a stale answer", ("get_refund",)),
+                          FaqDocument(999, "an orphan?", "gone", ("review",))])
+    await sync_faq_index(service.sessions, service.index)
+    assert service.index.ids() == {entry["id"]}
+    assert service.index.get(entry["id"]).answer == entry["answer"]
