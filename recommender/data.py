@@ -10,7 +10,7 @@ import csv
 import json
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +28,7 @@ class ItemCatalogue:
     titles: list[str]
     texts: list[str]  # what gets embedded: title, brand, start of the description
     categories: list[str]  # "" when unknown
+    brands: list[str] = field(default_factory=list)  # "" when unknown; may be empty (no brands at all)
 
 
 @dataclass
@@ -79,6 +80,7 @@ def read_items(path: Path, description_chars: int) -> ItemCatalogue:
         titles=[r.get("title") or f"item {r['item_id']}" for r in records],
         texts=[item_text(r, description_chars) for r in records],
         categories=[_first_category(r.get("categories")) for r in records],
+        brands=[(r.get("brand") or "").strip() for r in records],
     )
 
 

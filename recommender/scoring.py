@@ -9,7 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 
 FEATURES = ("cf_last", "cf_earlier", "text_last", "text_earlier", "popularity", "repeat_last", "repeat_earlier",
-            "recent_popularity")
+            "recent_popularity", "same_brand")
 
 
 def positions_of(sorted_items: np.ndarray, items: np.ndarray) -> np.ndarray:
@@ -49,6 +49,7 @@ class ItemScorer:
     recent_popularity: np.ndarray  # float32 in [0, 1]: counts weighted towards the ends of the sequences
     text: np.ndarray | None  # L2-normalised item text vectors, or None without an embedder
     text_neighbours: sp.csr_matrix | None  # top k cosine neighbours of each item's text
+    brand_codes: np.ndarray  # int32 brand number per item, -1 when unknown
     weights: np.ndarray  # float32 per FEATURES entry (already divided by the feature scale)
     history_decay: float
     dense_max_items: int
@@ -109,9 +110,23 @@ class ItemScorer:
             profile_norm = float(np.linalg.norm(earlier_w @ self.text[earlier])) if earlier.size else 1.0
             self._neighbour_features(feats, (2, 3), self.text_neighbours, last, earlier,
                                      earlier_w / max(profile_norm, 1e-12), candidates, dense)
-            # an item's likeness to itself is the repeat features' business
-            feats[positions_of(candidates, history.indices), 2:4] = 0.0
+        feats[:, 8] = self._brand_share(history, weights, candidates)
+        # an item's likeness to itself (text, brand) is the repeat features' business
+        own = positions_of(candidates, history.indices)
+        feats[own, 2:4] = 0.0
+        feats[own, 8] = 0.0
         return feats
+
+    def _brand_share(self, history: History, weights: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+        """Weighted share of the history whose brand is the candidate's brand."""
+        history_brands = self.brand_codes[history.indices]
+        known = history_brands >= 0
+        if not known.any():
+            return np.zeros(candidates.size, dtype=np.float32)
+        per_brand = np.bincount(history_brands[known], weights=weights[known] / weights.sum(),
+                                minlength=int(self.brand_codes.max()) + 1)
+        codes = self.brand_codes[candidates]
+        return np.where(codes >= 0, per_brand[np.maximum(codes, 0)], 0.0).astype(np.float32)
 
     def _neighbour_features(self, feats, columns, neighbours, last, earlier, earlier_w, candidates, dense) -> None:
         """Links of the candidates to the last history item and (weighted average) to the earlier ones."""

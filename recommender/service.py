@@ -27,7 +27,7 @@ from recommender.training import EmbedFunction, Progress, quiet, train_scorer
 COLD_START_NEIGHBOURS = 10
 FEATURE_REASON = {"cf_last": "bought", "cf_earlier": "bought", "text_last": "similar", "text_earlier": "similar",
                   "popularity": "popular", "repeat_last": "again", "repeat_earlier": "again",
-                  "recent_popularity": "popular"}
+                  "recent_popularity": "popular", "same_brand": "brand"}
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ class Recommender:
                 "has_text_neighbours": scorer.text_neighbours is not None}
         sparse = {**_sparse_arrays("cf", scorer.cf), **_sparse_arrays("tn", scorer.text_neighbours)}
         with path.open("wb") as f:
-            np.savez(f, item_ids=scorer.item_ids, popularity=scorer.popularity,
+            np.savez(f, item_ids=scorer.item_ids, popularity=scorer.popularity, brand_codes=scorer.brand_codes,
                      recent_popularity=scorer.recent_popularity, text=text, weights=scorer.weights,
                      titles=np.array(state.titles, dtype=str), categories=np.array(state.categories, dtype=str),
                      meta=np.array(json.dumps(meta)), **sparse)
@@ -114,7 +114,7 @@ class Recommender:
             item_ids=arrays["item_ids"], cf=_sparse_from(arrays, "cf", n), popularity=arrays["popularity"],
             recent_popularity=arrays["recent_popularity"], text=arrays["text"] if arrays["text"].size else None,
             text_neighbours=_sparse_from(arrays, "tn", n) if meta["has_text_neighbours"] else None,
-            weights=arrays["weights"], history_decay=config.history_decay,
+            brand_codes=arrays["brand_codes"], weights=arrays["weights"], history_decay=config.history_decay,
             dense_max_items=config.dense_max_items, popular_candidates=config.popular_candidates)
         return cls(scorer, arrays["titles"].tolist(), arrays["categories"].tolist(), config, embed, profiles,
                    meta.get("catalogue_name", "the shop"))
@@ -228,6 +228,8 @@ class Recommender:
             return f"often bought with '{title}'" if kind == "bought" else f"similar to '{title}'"
         if kind == "again":
             return "you showed interest in it recently"
+        if kind == "brand":
+            return "from a brand you chose before"
         return f"popular in {state.categories[item] or self.catalogue_name}"
 
 
@@ -287,4 +289,5 @@ def _scorer_with_item(scorer: ItemScorer, item_id: int, vector: np.ndarray | Non
     return replace(scorer, item_ids=np.append(scorer.item_ids, item_id), cf=_with_new_item(scorer.cf, column, row),
                    text=text, text_neighbours=text_neighbours,
                    popularity=np.append(scorer.popularity, np.float32(popularity)),
-                   recent_popularity=np.append(scorer.recent_popularity, np.float32(popularity)))
+                   recent_popularity=np.append(scorer.recent_popularity, np.float32(popularity)),
+                   brand_codes=np.append(scorer.brand_codes, np.int32(-1)))

@@ -35,6 +35,7 @@ def read_catalogue(engine_or_url: Engine | str, description_chars: int) -> ItemC
         titles=[r["title"] or f"item {r['id']}" for r in rows],
         texts=[item_text(r, description_chars) for r in rows],
         categories=[(r["categories"] or "").split(",")[0].strip() for r in rows],
+        brands=[(r["brand"] or "").strip() for r in rows],
     )
 
 

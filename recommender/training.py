@@ -96,9 +96,17 @@ def build_scorer(catalogue: ItemCatalogue, interactions: Interactions, text: np.
                       popularity=popularity(behaviour, n_items),
                       recent_popularity=popularity(behaviour, n_items, config.popularity_recency_decay),
                       text=text, text_neighbours=None if text is None else vector_neighbours(text, config.neighbours_k),
-                      weights=weights,
+                      brand_codes=brand_codes(catalogue.brands, n_items), weights=weights,
                       history_decay=config.history_decay, dense_max_items=config.dense_max_items,
                       popular_candidates=config.popular_candidates)
+
+
+def brand_codes(brands: list[str], n_items: int) -> np.ndarray:
+    """A number per distinct non-empty brand (case-insensitive), -1 for unknown."""
+    if not brands:
+        return np.full(n_items, -1, dtype=np.int32)
+    code_of: dict[str, int] = {}
+    return np.array([code_of.setdefault(b.lower(), len(code_of)) if b else -1 for b in brands], dtype=np.int32)
 
 
 def embed_catalogue(catalogue: ItemCatalogue, embed: EmbedFunction | None) -> np.ndarray | None:
