@@ -51,6 +51,10 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def progress_with_memory(message: str) -> None:
+    print(f"[peak rss {peak_rss_mb():,.0f} MB] {message}", flush=True)
+
+
 def latency_ms(model: Recommender, interactions: Interactions, calls: int, seed: int) -> dict[str, float]:
     rng = np.random.default_rng(seed)
     ends = np.flatnonzero(np.r_[interactions.users[1:] != interactions.users[:-1], True])
@@ -82,7 +86,7 @@ def main() -> None:
     generate_s, data_rss = time.perf_counter() - start, peak_rss_mb()
     config = RecommenderConfig(cooccurrence=CooccurrenceParams(source_blocks=args.source_blocks))
     start = time.perf_counter()
-    model = Recommender.fit(catalogue, interactions, None, config, progress=print)
+    model = Recommender.fit(catalogue, interactions, None, config, progress=progress_with_memory)
     train_s = time.perf_counter() - start
     cf = model.current_scorer.cf
     report = {"items": args.items, "interactions": len(interactions), "users": len(interactions.user_keys),

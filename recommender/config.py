@@ -28,7 +28,7 @@ class RecommenderConfig:
     description_chars: int = 0  # description characters embedded with the title and brand (cost: CPU time)
     dense_max_items: int = 300_000  # up to this catalogue size every item is scored (exact full ranking)
     popular_candidates: int = 200  # above it, candidates = behaviour neighbours + this many popular items
-    fit_candidates_per_feature: int = 200  # candidate items per feature when fitting fusion weights
+    fit_candidates_per_feature: int = 100  # candidate items per feature when fitting fusion weights
     fit_passes: int = 3
     min_validation_rows: int = 30  # below this, default_weights are used instead of fitted ones
     default_weights: dict[str, float] = field(default_factory=lambda: {

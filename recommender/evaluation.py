@@ -56,7 +56,7 @@ def full_ranks(scorer: ItemScorer, rows: NextItemRows, history_length: int,
             continue
         feats = scorer.features(scorer.to_history(history_ids[-history_length:]), everything)
         for name, weights in variants.items():
-            scores = feats @ weights
+            scores = np.einsum("ij,j->i", feats, weights)
             ranks[name][row] = np.count_nonzero(scores >= scores[scorer.index_of[target]])
     return ranks
 

@@ -73,7 +73,7 @@ def _feature_scale(features: np.ndarray) -> np.ndarray:
 
 def candidate_ranks(lists: CandidateLists, weights: np.ndarray) -> np.ndarray:
     """1-based rank of each row's target inside its candidate list (ties count against the target)."""
-    scores = lists.features @ weights
+    scores = np.einsum("ij,j->i", lists.features, weights)  # not BLAS: its threads stall on a busy machine
     target_score = np.full(lists.n_rows, np.inf, dtype=scores.dtype)
     target_score[lists.row_of_entry[lists.is_target]] = scores[lists.is_target]
     not_below = scores >= target_score[lists.row_of_entry]
