@@ -13,6 +13,7 @@ class CooccurrenceParams:
     pop_damping: float = 0.5
     k: int = 100
     source_blocks: int = 1
+    max_pairs_per_block: int = 10_000_000  # bounds peak memory of training (~60 bytes per pair of a block)
 
 
 @dataclass

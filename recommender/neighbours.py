@@ -50,16 +50,28 @@ class SequentialCooccurrence:
     backward_weight: float = 0.5
     pop_damping: float = 0.5
     k: int = 100
-    source_blocks: int = 1  # > 1 bounds peak memory on large catalogues
+    source_blocks: int = 1  # at least this many row blocks
+    max_pairs_per_block: int = 10_000_000  # bounds peak memory: ~60 bytes per pair of a block
 
     def fit(self, users: np.ndarray, items: np.ndarray, n_items: int) -> sp.csr_matrix:
+        items = items.astype(np.int32)
         counts = item_counts(items, n_items)
-        bounds = np.linspace(0, n_items, self.source_blocks + 1).astype(np.int64)
-        blocks = [self._block(users, items, n_items, lo, hi, counts) for lo, hi in zip(bounds[:-1], bounds[1:],
-                                                                                      strict=True)]
+        bounds = self._balanced_bounds(counts, items.size, n_items)
+        damp = np.power(np.maximum(counts, 1.0), -self.pop_damping).astype(np.float32)
+        blocks = [self._block(users, items, n_items, lo, hi, damp)
+                  for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)]
         return sp.vstack(blocks, format="csr") if len(blocks) > 1 else blocks[0]
 
-    def _block(self, users, items, n_items, lo, hi, counts) -> sp.csr_matrix:
+    def _balanced_bounds(self, counts: np.ndarray, n_interactions: int, n_items: int) -> np.ndarray:
+        """Row-block boundaries with about equal numbers of pairs (popular items make blocks uneven by id)."""
+        pairs = 2 * self.window * n_interactions
+        n_blocks = max(self.source_blocks, -(-pairs // self.max_pairs_per_block), 1)
+        cumulative = np.cumsum(counts, dtype=np.float64)
+        total = cumulative[-1] if cumulative.size else 0.0
+        cuts = np.searchsorted(cumulative, np.linspace(0, total, n_blocks + 1)[1:-1])
+        return np.unique(np.r_[0, cuts, n_items]).astype(np.int64)
+
+    def _block(self, users, items, n_items, lo, hi, damp) -> sp.csr_matrix:
         rows, cols, vals = [], [], []
         for offset in range(1, self.window + 1):
             earlier, later = _pairs_at_offset(users, items, offset)
@@ -72,8 +84,8 @@ class SequentialCooccurrence:
         block = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
                               shape=(hi - lo, n_items), dtype=np.float32)
         block.sum_duplicates()
-        damp = np.power(np.maximum(counts, 1.0), -self.pop_damping)
-        block = sp.diags(damp[lo:hi]) @ block @ sp.diags(damp)
+        row_of_entry = np.repeat(np.arange(hi - lo), np.diff(block.indptr))
+        block.data *= damp[lo:hi][row_of_entry] * damp[block.indices]
         return top_k_per_row(block, self.k)
 
 

@@ -51,7 +51,8 @@ def behaviour_neighbours(behaviour: BehaviourArrays, n_items: int, config: Recom
     params = config.cooccurrence
     model = SequentialCooccurrence(window=params.window, distance_decay=params.distance_decay,
                                    backward_weight=params.backward_weight, pop_damping=params.pop_damping,
-                                   k=params.k, source_blocks=params.source_blocks)
+                                   k=params.k, source_blocks=params.source_blocks,
+                                   max_pairs_per_block=params.max_pairs_per_block)
     return model.fit(behaviour.users, behaviour.items, n_items)
 
 
