@@ -96,9 +96,10 @@ class IntentClassifier:
                              fallback=fallback, secondary_intent=secondary)
 
     def _secondary_intent(self, top_intent: str, clause_probs: np.ndarray) -> str | None:
-        """The first clause's intent that differs from the top one, is a real request and is confident."""
+        """The most confident clause intent that differs from the top one and is a real request, if confident."""
+        best, best_confidence = None, self.policy.secondary_threshold
         for row in clause_probs:
             intent = self.labels[int(row.argmax())]
-            if intent != top_intent and intent not in NOT_SECONDARY and row.max() >= self.policy.secondary_threshold:
-                return intent
-        return None
+            if intent != top_intent and intent not in NOT_SECONDARY and row.max() >= best_confidence:
+                best, best_confidence = intent, float(row.max())
+        return best
