@@ -45,13 +45,19 @@ def shop_line_files() -> list[Path]:
     return [SHOP_LINES_DIR / f"{intent}.txt" for intent in (*SHOP_INTENTS, OUT_OF_SCOPE)]
 
 
+PHRASINGS_FILE = SHOP_LINES_DIR / "phrasings.jsonl"
+
+
 def load_shop_lines() -> list[Example]:
-    """The project's own lines for the intents Bitext lacks, and written off-topic lines."""
+    """The project's own lines: the intents Bitext lacks, off-topic lines, and everyday phrasings of the
+    Bitext intents in words Bitext does not use."""
     examples = []
     for path in shop_line_files():
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 examples.append(Example(line.strip(), path.stem, "", "shop"))
+    if PHRASINGS_FILE.exists():
+        examples += [Example(r["text"], r["intent"], "", "shop") for r in read_jsonl(PHRASINGS_FILE)]
     return examples
 
 
@@ -103,4 +109,5 @@ def data_hashes(data_dir: Path) -> dict[str, str]:
     }
     paths.update({f"assistant/data/intents/{p.name}": p for p in shop_line_files()})
     paths["assistant/data/intents/paraphrases.json"] = SHOP_LINES_DIR / "paraphrases.json"
+    paths["assistant/data/intents/phrasings.jsonl"] = PHRASINGS_FILE
     return {name: file_sha256(p) for name, p in paths.items() if p.exists()}

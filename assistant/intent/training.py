@@ -195,7 +195,7 @@ def calibrate(network, tokenizer, splits: TrainingSplits, neighbours: NeighbourV
         "neighbour_weight_accuracy": {str(w): float((hard.scores(w).argmax(1) == hard.targets).mean())
                                       for w in plan.neighbour_weights},
         "shift_split": _policy_metrics(probs["hard_in_scope"][bitext], hard.targets[bitext], policy),
-        "shop_lines_held_out": _policy_metrics(probs["hard_in_scope"][~bitext], hard.targets[~bitext], policy),
+        "project_lines_held_out": _policy_metrics(probs["hard_in_scope"][~bitext], hard.targets[~bitext], policy),
         "hard_rows_top1_accuracy": float((probs["hard_in_scope"].argmax(1) == hard.targets).mean()),
         "dev_calibration_phase": _policy_metrics(probs["dev"], scored["dev"].targets, policy),
         "oos_recall_held_out": float(fallback_mask(probs["oos_test"], LABEL_TO_ID[OUT_OF_SCOPE],
