@@ -63,3 +63,12 @@ def test_ab_report_counts_clicks_and_purchases_after_exposure(store_url):
     assert report["A"].click_through == Rate(1, 3)
     assert report["A"].conversion == Rate(1, 2)
     assert report["B"].click_through == Rate(0, 1)  # the click came before the exposure
+
+
+def test_a_variant_changes_only_its_serving_settings():
+    from recommender.ab import DEFAULT_VARIANTS
+    from recommender.config import RecommenderConfig
+
+    base = RecommenderConfig(neighbours_k=7)
+    diverse = DEFAULT_VARIANTS["B"].apply(base)
+    assert diverse.diversity == DEFAULT_VARIANTS["B"].diversity and diverse.neighbours_k == 7
