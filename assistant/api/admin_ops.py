@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 
+from assistant.admin.recs_retraining import RecsRetrainBusy, start_recs_retraining
 from assistant.admin.retraining import RetrainRequest, job_view, start_retraining
 from assistant.admin.stats import dashboard_stats
 from assistant.api.admin_errors import admin_errors
@@ -28,6 +29,15 @@ async def retrain_intents(body: RetrainRequest | None = None, rt: Runtime = Depe
     """Start a background retraining; follow it at GET /api/admin/jobs/{id}."""
     with admin_errors():
         return await start_retraining(rt, body or RetrainRequest())
+
+
+@router.post("/retrain-recs", status_code=202)
+async def retrain_recs(rt: Runtime = Depends(get_runtime)) -> dict[str, Any]:
+    """Refit the recommender on the store in the background and swap it in live (shopper profiles kept)."""
+    try:
+        return await start_recs_retraining(rt)
+    except RecsRetrainBusy as e:
+        raise HTTPException(409, str(e)) from e
 
 
 @router.get("/jobs/{job_id}")
