@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     agent_token_ttl_s: int = 8 * 3600
     max_message_chars: int = 2000
     max_frame_bytes: int = 16_384
+    # batch-1 inference threads per call: the server runs many small calls side by side, and more threads
+    # than that make torch spin against itself (measured: 12 ms with 1 thread, ~500 ms with 2 under load)
+    inference_threads: int = 1
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default=["*"], description="origins whose pages may call the API (the embedded widget); a JSON list or "
         "comma-separated; '*' is safe because the widget sends bearer tokens, not cookies")

@@ -91,6 +91,9 @@ async def sync_faq_index(sessions: async_sessionmaker, faq: FaqIndex) -> None:
 
 
 async def build_runtime(settings: Settings) -> Runtime:
+    import torch
+
+    torch.set_num_threads(settings.inference_threads)
     await asyncio.to_thread(upgrade_schema, settings.resolved_database_url)
     engine = make_async_engine(settings.resolved_database_url)
     sessions = async_session_factory(engine)
