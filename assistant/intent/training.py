@@ -50,10 +50,10 @@ RELIABILITY_PNG = "reliability_diagram.png"
 class TrainingPlan:
     """Every knob of a training run (the full and quick presets are below)."""
 
-    max_per_intent: int | None = 100  # Bitext rows per intent: near-templated, more adds time, not variety
+    max_per_intent: int | None = 150  # Bitext rows per intent: near-templated, more adds time, not variety
     project_lines_cap_factor: int = 3
     eval_per_intent: int | None = None  # cap of the hard and dev rows scored for calibration (None: all)
-    epochs: float = 1.5
+    epochs: float = 2.0
     final_epochs: float = 0.5
     augment_copies: float = 0.5
     learning_rate: float = 8e-5
