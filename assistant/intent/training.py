@@ -190,7 +190,7 @@ def calibrate(network, tokenizer, splits: TrainingSplits, neighbours: NeighbourV
     ece_set = np.vstack([probs["hard_in_scope"], oos_all])
     ece_targets = np.concatenate([hard.targets, scored["oos_tune"].targets, scored["oos_test"].targets])
     save_reliability_diagram(ece_set, ece_targets, figures_dir / RELIABILITY_PNG,
-                             "intent model on held-out hard rows (calibration phase)")
+                             "held-out hard rows (calibration phase)")
     metrics = {
         "neighbour_weight_accuracy": {str(w): float((hard.scores(w).argmax(1) == hard.targets).mean())
                                       for w in plan.neighbour_weights},
