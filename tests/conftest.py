@@ -86,13 +86,17 @@ class LiveServer:
     """
 
     def __init__(self, settings: Settings, port: int | None = None) -> None:
+        self.settings = settings
+        self._pinned_port = port
+        self._build(port or _free_port())
+
+    def _build(self, port: int) -> None:
         import uvicorn
 
         from assistant.app import create_app
 
-        self.settings = settings
-        self.port = port or _free_port()
-        self.app = create_app(settings)
+        self.port = port
+        self.app = create_app(self.settings)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
                                 ws_max_size=1 << 20)
         self._server = uvicorn.Server(config)
@@ -106,14 +110,24 @@ class LiveServer:
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
 
-    def start(self) -> LiveServer:
+    def start(self, attempts: int = 3) -> LiveServer:
+        for _ in range(attempts):
+            if self._started_once():
+                return self
+            # a free port taken between picking and binding, or a start-up race: try again
+            time.sleep(0.5)
+            self._build(self._pinned_port or _free_port())
+        raise RuntimeError(f"the server did not start after {attempts} attempts")
+
+    def _started_once(self) -> bool:
         self._thread.start()
         deadline = time.monotonic() + 120
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the server did not start")
+                self._server.should_exit = True
+                return False
             time.sleep(0.05)
-        return self
+        return True
 
     def stop(self) -> None:
         self._server.should_exit = True
