@@ -32,7 +32,6 @@ from assistant.store.models import (
 )
 
 log = logging.getLogger(__name__)
-COMPLAINT_LOOKBACK = 50  # messages scanned for earlier complaints the bot answered
 
 
 class FrameRefused(Exception):
@@ -94,7 +93,7 @@ class ChatService:
         state = await self.graph.ainvoke({
             "session_id": session_id, "customer_id": chat.customer_id, "text": text,
             "pending": chat.pending, "fallback_streak": chat.fallback_streak,
-            "variant": chat.variant, "complaints": await self._complaints_answered(session_id),
+            "variant": chat.variant, "complaints": chat.complaints,
         })
         await self._store_reply(chat, state)
         metrics.ANSWER_LATENCY.observe(time.perf_counter() - started)
@@ -115,6 +114,7 @@ class ChatService:
         stored = await self.store.append(chat.id, Author.BOT, state["reply"], payload=payload, session_values={
             "pending": state.get("next_pending"),
             "fallback_streak": (chat.fallback_streak + 1) if missed else 0,
+            "complaints": chat.complaints + (1 if state["route"] == "complaint" else 0),
         })
         metrics.MESSAGES.labels("bot").inc()
         await self.bus.publish(session_channel(chat.id), reply_frame(stored.message))
@@ -122,10 +122,6 @@ class ChatService:
             await self._log_exposures(chat, [i["item_id"] for i in state["items"]])
         if state.get("handoff"):
             await self.hand_off(chat.id, state.get("handoff_reason") or "requested")
-
-    async def _complaints_answered(self, session_id: str) -> int:
-        recent = await self.store.last_messages(session_id, COMPLAINT_LOOKBACK)
-        return sum(1 for m in recent if m.author == Author.BOT and (m.payload or {}).get("intent") == "complaint")
 
     async def _log_exposures(self, chat: ChatSession, item_ids: list[int]) -> None:
         async with self._sessions() as db:

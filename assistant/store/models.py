@@ -138,6 +138,7 @@ class ChatSession(Base):
     resolution: Mapped[str | None] = mapped_column(String(100))
     variant: Mapped[str] = mapped_column(String(20), default="A")
     fallback_streak: Mapped[int] = mapped_column(Integer, default=0)
+    complaints: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # a question the bot asked and waits on (e.g. "cancel order 12? yes/no")
     pending: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
