@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -59,3 +60,23 @@ def open_collection(client: chromadb.ClientAPI, name: str, embedding_function: E
     return client.get_or_create_collection(
         name=name, embedding_function=embedding_function, metadata={"hnsw:space": "cosine"}
     )
+
+
+class CollectionIndex:
+    """What the FAQ and product indexes share: one Chroma collection keyed by integer ids."""
+
+    collection_name: str
+
+    def __init__(self, client: chromadb.ClientAPI, embedding_function: EmbeddingFunction) -> None:
+        self._collection = open_collection(client, self.collection_name, embedding_function)
+
+    def delete(self, ids: Iterable[int]) -> None:
+        keys = [str(i) for i in ids]
+        if keys:
+            self._collection.delete(ids=keys)
+
+    def ids(self) -> set[int]:
+        return {int(i) for i in self._collection.get(include=[])["ids"]}
+
+    def count(self) -> int:
+        return self._collection.count()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from retrieval.chroma_store import open_collection
+from retrieval.chroma_store import CollectionIndex
 
 COLLECTION = "faq"
 
@@ -27,9 +27,8 @@ class FaqHit:
     score: float  # cosine similarity, 1 = same meaning
 
 
-class FaqIndex:
-    def __init__(self, client, embedding_function) -> None:
-        self._collection = open_collection(client, COLLECTION, embedding_function)
+class FaqIndex(CollectionIndex):
+    collection_name = COLLECTION
 
     def upsert(self, docs: Iterable[FaqDocument]) -> None:
         docs = list(docs)
@@ -43,17 +42,6 @@ class FaqIndex:
                 {"question": d.question, "answer": d.answer, "intents": ",".join(d.intents)} for d in docs
             ],
         )
-
-    def delete(self, faq_ids: Iterable[int]) -> None:
-        ids = [str(i) for i in faq_ids]
-        if ids:
-            self._collection.delete(ids=ids)
-
-    def ids(self) -> set[int]:
-        return {int(i) for i in self._collection.get(include=[])["ids"]}
-
-    def count(self) -> int:
-        return self._collection.count()
 
     def get(self, faq_id: int) -> FaqDocument | None:
         got = self._collection.get(ids=[str(faq_id)], include=["metadatas"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from retrieval.chroma_store import open_collection
+from retrieval.chroma_store import CollectionIndex
 
 COLLECTION = "products"
 DESCRIPTION_CHARS = 300  # MiniLM reads 256 tokens at most; the title and brand matter most
@@ -35,9 +35,8 @@ class ProductHit:
     score: float
 
 
-class ProductIndex:
-    def __init__(self, client, embedding_function) -> None:
-        self._collection = open_collection(client, COLLECTION, embedding_function)
+class ProductIndex(CollectionIndex):
+    collection_name = COLLECTION
 
     def upsert(self, docs: Iterable[ProductDocument], batch_size: int = 256) -> None:
         docs = list(docs)
@@ -49,17 +48,6 @@ class ProductIndex:
                 metadatas=[{"title": d.title[:500], "price": float(d.price), "stock": int(d.stock)}
                            for d in chunk],
             )
-
-    def delete(self, item_ids: Iterable[int]) -> None:
-        ids = [str(i) for i in item_ids]
-        if ids:
-            self._collection.delete(ids=ids)
-
-    def ids(self) -> set[int]:
-        return {int(i) for i in self._collection.get(include=[])["ids"]}
-
-    def count(self) -> int:
-        return self._collection.count()
 
     def search(self, query: str, k: int = 4, max_price: float | None = None,
                min_price: float | None = None, in_stock: bool = False) -> list[ProductHit]:
