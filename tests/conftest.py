@@ -6,6 +6,7 @@ integration tests exercise the real store, Chroma, models and websocket server, 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -36,6 +37,9 @@ def pg_available() -> bool:
         return False
 
 
+_created_schemas: list[str] = []
+
+
 def fresh_pg_url() -> str:
     """A new, empty schema in the `test` database, so runs and tests never see each other's rows."""
     import psycopg
@@ -43,7 +47,26 @@ def fresh_pg_url() -> str:
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(PG_BASE_URL.replace("+psycopg", ""), autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
+    _created_schemas.append(schema)
     return f"{PG_BASE_URL}?options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def drop_test_schemas() -> Iterator[None]:
+    """Drop this run's PostgreSQL schemas at the end (set up first, so torn down after the servers)."""
+    yield
+    if not _created_schemas:
+        return
+    import psycopg
+
+    try:
+        with psycopg.connect(PG_BASE_URL.replace("+psycopg", ""), autocommit=True, connect_timeout=5) as conn:
+            conn.execute("SET lock_timeout = '5s'")
+            for schema in _created_schemas:
+                with contextlib.suppress(psycopg.Error):
+                    conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    except psycopg.Error:
+        pass  # leftovers only cost space in the throwaway `test` database
 
 
 @pytest.fixture(scope="session")
