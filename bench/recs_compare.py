@@ -4,7 +4,7 @@ On a data-set folder (e.g. a `shopassist holdout-valid` copy), its valid.csv row
 halves: fusion weights are fitted on one half, and the other half is ranked over ALL items. Each
 variant changes one setting (CF model, co-occurrence window, text on/off, ...).
 
-    .venv/bin/python bench/recs_compare.py /tmp/recs_holdout/amazon_office base cf_model=ease cf_model=als no_text \
+    .venv/bin/python bench/recs_compare.py .state/recs_holdout/amazon_office base cf_model=ease cf_model=als no_text \
         --text-cache .state/recs_text_vectors.npz
 """
 
