@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from contextlib import suppress
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -48,6 +49,18 @@ class FrameSender:
             await self._ws.send_text(json.dumps(data))
 
 
+@asynccontextmanager
+async def running(coro) -> AsyncIterator[None]:
+    """Run `coro` as a task for the duration of the block (e.g. forwarding bus frames to a socket)."""
+    task = asyncio.create_task(coro)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError, Exception):
+            await task
+
+
 def parse_client_frame(raw: str, max_bytes: int, adapter: TypeAdapter = client_frame_adapter):
     if len(raw.encode()) > max_bytes:
         raise FrameRefused("frame_too_large", f"frames are limited to {max_bytes} bytes")
@@ -78,16 +91,9 @@ async def chat_socket(ws: WebSocket, session_id: str = "", token: str = "") -> N
         await ws.close(code=CLOSE_UNKNOWN_SESSION, reason="unknown session")
         return
     sender = FrameSender(ws)
-    async with rt.bus.subscribe(session_channel(session_id)) as frames:
-        forward = asyncio.create_task(_forward(frames, sender))
-        try:
+    async with rt.bus.subscribe(session_channel(session_id)) as frames, running(_forward(frames, sender)):
+        with suppress(WebSocketDisconnect):
             await _read_frames(ws, sender, rt.chat, session_id, rt.settings.max_frame_bytes)
-        except WebSocketDisconnect:
-            pass
-        finally:
-            forward.cancel()
-            with suppress(asyncio.CancelledError, Exception):
-                await forward
 
 
 async def _forward(frames, sender: FrameSender) -> None:

@@ -26,7 +26,7 @@ from assistant.chat.protocol import (
     agent_frame_adapter,
 )
 from assistant.chat.service import FrameRefused
-from assistant.chat.socket import CLOSE_UNAUTHORIZED, FrameSender, parse_client_frame
+from assistant.chat.socket import CLOSE_UNAUTHORIZED, FrameSender, parse_client_frame, running
 from assistant.handoff.desk import AgentDesk
 from assistant.handoff.views import queue_item
 from assistant.runtime import Runtime
@@ -52,15 +52,9 @@ async def agent_socket(ws: WebSocket, token: str = "") -> None:
             SessionWatcher(desk, sender) as watcher:
         await sender.send({"type": "hello", "agent_id": agent.agent_id, "name": agent.name, "role": agent.role})
         await sender.send(await queue_frame(desk, agent))
-        forward = asyncio.create_task(_forward_queue(queue_events, sender, desk, agent))
-        try:
-            await _read_frames(ws, sender, desk, agent, watcher)
-        except WebSocketDisconnect:
-            pass
-        finally:
-            forward.cancel()
-            with suppress(asyncio.CancelledError, Exception):
-                await forward
+        async with running(_forward_queue(queue_events, sender, desk, agent)):
+            with suppress(WebSocketDisconnect):
+                await _read_frames(ws, sender, desk, agent, watcher)
 
 
 @asynccontextmanager
