@@ -9,7 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 
 FEATURES = ("cf_last", "cf_earlier", "text_last", "text_earlier", "popularity", "repeat_last", "repeat_earlier",
-            "recent_popularity", "same_brand")
+            "recent_popularity", "same_brand", "same_brand_last", "text_max")
 
 
 def positions_of(sorted_items: np.ndarray, items: np.ndarray) -> np.ndarray:
@@ -110,11 +110,17 @@ class ItemScorer:
             profile_norm = float(np.linalg.norm(earlier_w @ self.text[earlier])) if earlier.size else 1.0
             self._neighbour_features(feats, (2, 3), self.text_neighbours, last, earlier,
                                      earlier_w / max(profile_norm, 1e-12), candidates, dense)
+            # the closest history item by text: the mean profile blurs shoppers who buy for several needs
+            block = self.text_neighbours[history.indices]
+            feats[:, 10] = self._scatter_max(block.indices, block.data, candidates, dense)
         feats[:, 8] = self._brand_share(history, weights, candidates)
+        last_brand = self.brand_codes[last]
+        if last_brand >= 0:
+            feats[:, 9] = self.brand_codes[candidates] == last_brand
         # an item's likeness to itself (text, brand) is the repeat features' business
         own = positions_of(candidates, history.indices)
         feats[own, 2:4] = 0.0
-        feats[own, 8] = 0.0
+        feats[own, 8:11] = 0.0
         return feats
 
     def _brand_share(self, history: History, weights: np.ndarray, candidates: np.ndarray) -> np.ndarray:
@@ -142,6 +148,20 @@ class ItemScorer:
         block = neighbours[rows]
         per_entry = block.data * np.repeat(row_weights, np.diff(block.indptr))
         return self._scatter(block.indices, per_entry, candidates, dense)
+
+    @staticmethod
+    def _scatter_max(columns, values, candidates, dense) -> np.ndarray:
+        """Largest value per candidate (0 where none): assigned in ascending order, so the largest lands last."""
+        order = np.argsort(values, kind="stable")
+        columns, values = columns[order], values[order]
+        out = np.zeros(candidates.size, dtype=np.float32)
+        if dense:
+            out[columns] = values
+            return out
+        positions = np.minimum(np.searchsorted(candidates, columns), candidates.size - 1)
+        found = candidates[positions] == columns
+        out[positions[found]] = values[found]
+        return out
 
     @staticmethod
     def _scatter(columns, values, candidates, dense) -> np.ndarray:

@@ -27,7 +27,8 @@ from recommender.training import EmbedFunction, Progress, quiet, train_scorer
 COLD_START_NEIGHBOURS = 10
 FEATURE_REASON = {"cf_last": "bought", "cf_earlier": "bought", "text_last": "similar", "text_earlier": "similar",
                   "popularity": "popular", "repeat_last": "again", "repeat_earlier": "again",
-                  "recent_popularity": "popular", "same_brand": "brand"}
+                  "recent_popularity": "popular", "same_brand": "brand", "same_brand_last": "brand",
+                  "text_max": "similar"}
 
 
 @dataclass(frozen=True)
@@ -114,8 +115,9 @@ class Recommender:
             item_ids=arrays["item_ids"], cf=_sparse_from(arrays, "cf", n), popularity=arrays["popularity"],
             recent_popularity=arrays["recent_popularity"], text=arrays["text"] if arrays["text"].size else None,
             text_neighbours=_sparse_from(arrays, "tn", n) if meta["has_text_neighbours"] else None,
-            brand_codes=arrays["brand_codes"], weights=arrays["weights"], history_decay=config.history_decay,
-            dense_max_items=config.dense_max_items, popular_candidates=config.popular_candidates)
+            brand_codes=arrays["brand_codes"], weights=_padded_weights(arrays["weights"]),
+            history_decay=config.history_decay, dense_max_items=config.dense_max_items,
+            popular_candidates=config.popular_candidates)
         return cls(scorer, arrays["titles"].tolist(), arrays["categories"].tolist(), config, embed, profiles,
                    meta.get("catalogue_name", "the shop"))
 
@@ -251,6 +253,11 @@ def _without_excluded(scorer: ItemScorer, scored: ScoredCandidates, exclude: Ite
         positions = np.minimum(np.searchsorted(scored.indices, excluded), scored.indices.size - 1)
         scores[positions[scored.indices[positions] == excluded]] = -np.inf
     return scores
+
+
+def _padded_weights(weights: np.ndarray) -> np.ndarray:
+    """Weights of a model saved before later features were appended to FEATURES: those count zero."""
+    return np.pad(weights.astype(np.float32), (0, max(len(FEATURES) - weights.size, 0)))
 
 
 def _sparse_arrays(prefix: str, matrix: sp.csr_matrix | None) -> dict[str, np.ndarray]:

@@ -141,7 +141,7 @@ def train_scorer(catalogue: ItemCatalogue, interactions: Interactions, embed: Em
         weights = fit_weights(lists, FIT_CUTOFF, config.fit_passes, progress)
     else:
         progress(f"only {lists.n_rows} validation rows: using the default fusion weights")
-        weights = np.array([config.default_weights[name] for name in FEATURES], dtype=np.float32)
+        weights = np.array([config.default_weights.get(name, 0.0) for name in FEATURES], dtype=np.float32)
     if not config.refit_on_all:
         scorer.weights = weights
         return scorer
