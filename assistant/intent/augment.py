@@ -23,6 +23,7 @@ KEYBOARD_NEIGHBOURS = {
 @dataclass(frozen=True)
 class ParaphraseMaterial:
     synonyms: dict[str, list[str]]
+    intent_synonyms: dict[str, dict[str, list[str]]]  # substitutions that keep their meaning in one intent only
     colloquial: dict[str, list[str]]
     openers: list[str]
     closers: list[str]
@@ -31,26 +32,33 @@ class ParaphraseMaterial:
 @lru_cache(maxsize=1)
 def paraphrase_material() -> ParaphraseMaterial:
     raw = json.loads((SHOP_LINES_DIR / "paraphrases.json").read_text(encoding="utf-8"))
-    return ParaphraseMaterial(raw["synonyms"], raw["colloquial"], raw["openers"], raw["closers"])
+    return ParaphraseMaterial(raw["synonyms"], raw.get("intent_synonyms", {}), raw["colloquial"], raw["openers"],
+                              raw["closers"])
 
 
 def _substitute(text: str, table: dict[str, list[str]], rng: random.Random, max_swaps: int) -> str:
+    """Replace up to `max_swaps` phrases of `table`, in one pass over the text so that a replacement is never
+    rewritten again; longer phrases win ("payment methods" before "payment")."""
     lowered = text.lower()
-    found = [k for k in table if re.search(rf"\b{re.escape(k)}\b", lowered)]
-    rng.shuffle(found)
-    found.sort(key=len, reverse=True)  # "payment methods" before "payment"
-    swaps = 0
-    for phrase in found:
-        pattern = rf"\b{re.escape(phrase)}\b"
-        if swaps == max_swaps or not re.search(pattern, lowered):
-            continue
-        lowered = re.sub(pattern, rng.choice(table[phrase]), lowered, count=1)
-        swaps += 1
-    return lowered if swaps else text
+    keys = sorted((k for k in table if k in lowered), key=len, reverse=True)
+    if not keys:
+        return text
+    matches = list(re.finditer("|".join(rf"\b{re.escape(k)}\b" for k in keys), lowered))
+    chosen = set(rng.sample(range(len(matches)), min(max_swaps, len(matches))))
+    if not chosen:
+        return text
+    pieces, last = [], 0
+    for i, match in enumerate(matches):
+        if i in chosen:
+            pieces += [lowered[last:match.start()], rng.choice(table[match.group(0)])]
+            last = match.end()
+    return "".join(pieces) + lowered[last:]
 
 
-def paraphrase(text: str, rng: random.Random) -> str:
-    return _substitute(text, paraphrase_material().synonyms, rng, max_swaps=2)
+def paraphrase(text: str, rng: random.Random, intent: str = "") -> str:
+    """Swap phrases for synonyms; an intent's own synonyms take precedence over the shared ones."""
+    material = paraphrase_material()
+    return _substitute(text, material.synonyms | material.intent_synonyms.get(intent, {}), rng, max_swaps=2)
 
 
 def colloquial(text: str, rng: random.Random) -> str:
@@ -98,10 +106,10 @@ def drop_punctuation(text: str, rng: random.Random) -> str:
 NOISE: tuple[Callable[[str, random.Random], str], ...] = (add_typos, change_casing, drop_punctuation, colloquial)
 
 
-def augmented_variant(text: str, rng: random.Random) -> str:
+def augmented_variant(text: str, rng: random.Random, intent: str = "") -> str:
     """One variant: a paraphrase (often), then one or two kinds of surface noise."""
     if rng.random() < 0.7:
-        text = paraphrase(text, rng)
+        text = paraphrase(text, rng, intent)
     if rng.random() < 0.3:
         text = wrap_with_small_talk(text, rng)
     for noise in rng.sample(NOISE, rng.choice([1, 1, 2])):
@@ -116,5 +124,6 @@ def augment_examples(examples: Sequence[Example], copies: float, seed: int) -> l
     for example in examples:
         n = int(copies) + (1 if rng.random() < copies - int(copies) else 0)
         for _ in range(n):
-            extra.append(Example(augmented_variant(example.text, rng), example.intent, "aug", example.source))
+            variant = augmented_variant(example.text, rng, example.intent)
+            extra.append(Example(variant, example.intent, "aug", example.source))
     return extra
