@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -26,17 +27,39 @@ class Embedder:
 
     dim = 384
 
-    def __init__(self, model_path: str | None = None, batch_size: int = 64) -> None:
+    def __init__(self, model_path: str | None = None, batch_size: int = 64, query_cache_size: int = 512) -> None:
         from sentence_transformers import SentenceTransformer
 
         self._model = SentenceTransformer(model_path or minilm_path(), device="cpu")
         self._batch_size = batch_size
         # one forward pass at a time: torch on 2 cores gains nothing from parallel calls
         self._lock = threading.Lock()
+        # a chat turn embeds the same message for the FAQ search, the product search and the recommender
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._query_cache_size = query_cache_size
 
     def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
         if len(texts) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if len(texts) == 1 and self._query_cache_size:
+            return self._encode_query(texts[0])[None, :]
+        return self._encode_batch(texts, show_progress)
+
+    def _encode_query(self, text: str) -> np.ndarray:
+        with self._lock:
+            vector = self._queries.get(text)
+            if vector is not None:
+                self._queries.move_to_end(text)
+                return vector
+        vector = self._encode_batch([text], False)[0]
+        vector.flags.writeable = False  # shared by every caller of the cache
+        with self._lock:
+            self._queries[text] = vector
+            if len(self._queries) > self._query_cache_size:
+                self._queries.popitem(last=False)
+        return vector
+
+    def _encode_batch(self, texts: Sequence[str], show_progress: bool) -> np.ndarray:
         with self._lock:
             vecs = self._model.encode(
                 list(texts),
