@@ -23,6 +23,7 @@ class RecommenderConfig:
     ease_l2: float = 200.0
     als_factors: int = 64
     neighbours_k: int = 100
+    lexical_max_items: int = 300_000  # word (TF-IDF) neighbours up to this catalogue size; 0 = never
     history_length: int = 10  # most recent items of a profile that count
     popularity_recency_decay: float = 0.5  # recent popularity: an event counts this ** (its user's later events)
     history_decay: float = 0.7  # weight of an item = decay ** (steps before the most recent)
@@ -35,7 +36,8 @@ class RecommenderConfig:
     default_weights: dict[str, float] = field(default_factory=lambda: {
         "cf_last": 1.0, "cf_earlier": 0.3, "text_last": 1.0, "text_earlier": 0.3, "popularity": 0.1,
         "repeat_last": 0.0, "repeat_earlier": 0.0, "recent_popularity": 0.1,
-        "same_brand": 0.1, "same_brand_last": 0.1, "text_max": 0.3})
+        "same_brand": 0.1, "same_brand_last": 0.1, "text_max": 0.3,
+        "lexical_max": 0.3})
     validation_max_rows: int = 5000  # rows carved from the behaviour to fit fusion weights on
     refit_on_all: bool = True  # after fitting weights on the validation split, retrain on all behaviour
     context_weight: float = 1.0  # weight of the chat text's similarity, relative to the fitted text weight

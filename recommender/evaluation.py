@@ -25,7 +25,7 @@ TIE_BREAK = 1e-3  # popularity weight that orders the items a single-signal vari
 VARIANT_FEATURES = {
     "popularity": ("popularity",),
     "cf": ("cf_last", "cf_earlier"),
-    "text": ("text_last", "text_earlier", "text_max"),
+    "text": ("text_last", "text_earlier", "text_max", "lexical_max"),
 }
 
 

@@ -147,3 +147,25 @@ def vector_neighbours(unit_vectors: np.ndarray, k: int, chunk_rows: int = 2048) 
         blocks.append(sp.csr_matrix((values.ravel(), (np.repeat(rows, k), top.ravel())),
                                     shape=(sims.shape[0], n), dtype=np.float32))
     return sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix((0, 0), dtype=np.float32)
+
+
+def lexical_neighbours(texts: list[str], k: int, chunk_rows: int = 512) -> sp.csr_matrix | None:
+    """Top-k TF-IDF cosine neighbours of every text (words and word pairs seen in at least two texts).
+
+    Shared rare words (model series, part numbers, product lines) tie items that a sentence embedding
+    finds only loosely alike. None when the texts share no such word.
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectoriser = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, dtype=np.float32)
+    try:
+        vectors = vectoriser.fit_transform(texts).tocsr()
+    except ValueError:  # empty vocabulary: no word occurs in two texts
+        return None
+    transposed = vectors.T.tocsc()
+    blocks = []
+    for start in range(0, vectors.shape[0], chunk_rows):
+        sims = (vectors[start:start + chunk_rows] @ transposed).tocsr()
+        sims.setdiag(0.0, k=start)
+        blocks.append(top_k_per_row(sims, k))
+    return sp.vstack(blocks, format="csr").astype(np.float32)

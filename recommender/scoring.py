@@ -1,4 +1,4 @@
-"""ItemScorer: the fitted arrays (behaviour neighbours, item text vectors, popularity, fusion weights)
+"""ItemScorer: the fitted arrays (behaviour, text and word neighbours, item text vectors, popularity, fusion weights)
 and the vectorised scoring of candidate items for one shopper's history."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 
 FEATURES = ("cf_last", "cf_earlier", "text_last", "text_earlier", "popularity", "repeat_last", "repeat_earlier",
-            "recent_popularity", "same_brand", "same_brand_last", "text_max")
+            "recent_popularity", "same_brand", "same_brand_last", "text_max", "lexical_max")
 
 
 def positions_of(sorted_items: np.ndarray, items: np.ndarray) -> np.ndarray:
@@ -54,6 +54,7 @@ class ItemScorer:
     history_decay: float
     dense_max_items: int
     popular_candidates: int
+    lexical: sp.csr_matrix | None = None  # top k TF-IDF neighbours of each item's text, None without words
 
     def __post_init__(self) -> None:
         self.index_of = {int(item): i for i, item in enumerate(self.item_ids.tolist())}
@@ -113,6 +114,9 @@ class ItemScorer:
             # the closest history item by text: the mean profile blurs shoppers who buy for several needs
             block = self.text_neighbours[history.indices]
             feats[:, 10] = self._scatter_max(block.indices, block.data, candidates, dense)
+        if self.lexical is not None:
+            block = self.lexical[history.indices]
+            feats[:, 11] = self._scatter_max(block.indices, block.data, candidates, dense)
         feats[:, 8] = self._brand_share(history, weights, candidates)
         last_brand = self.brand_codes[last]
         if last_brand >= 0:
@@ -120,7 +124,7 @@ class ItemScorer:
         # an item's likeness to itself (text, brand) is the repeat features' business
         own = positions_of(candidates, history.indices)
         feats[own, 2:4] = 0.0
-        feats[own, 8:11] = 0.0
+        feats[own, 8:12] = 0.0
         return feats
 
     def _brand_share(self, history: History, weights: np.ndarray, candidates: np.ndarray) -> np.ndarray:

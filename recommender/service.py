@@ -28,7 +28,7 @@ COLD_START_NEIGHBOURS = 10
 FEATURE_REASON = {"cf_last": "bought", "cf_earlier": "bought", "text_last": "similar", "text_earlier": "similar",
                   "popularity": "popular", "repeat_last": "again", "repeat_earlier": "again",
                   "recent_popularity": "popular", "same_brand": "brand", "same_brand_last": "brand",
-                  "text_max": "similar"}
+                  "text_max": "similar", "lexical_max": "similar"}
 
 
 @dataclass(frozen=True)
@@ -95,8 +95,9 @@ class Recommender:
         path.parent.mkdir(parents=True, exist_ok=True)
         text = scorer.text if scorer.text is not None else np.zeros((0, 0), dtype=np.float32)
         meta = {"config": self.config.to_dict(), "catalogue_name": self.catalogue_name,
-                "has_text_neighbours": scorer.text_neighbours is not None}
-        sparse = {**_sparse_arrays("cf", scorer.cf), **_sparse_arrays("tn", scorer.text_neighbours)}
+                "has_text_neighbours": scorer.text_neighbours is not None, "has_lexical": scorer.lexical is not None}
+        sparse = {**_sparse_arrays("cf", scorer.cf), **_sparse_arrays("tn", scorer.text_neighbours),
+                  **_sparse_arrays("lx", scorer.lexical)}
         with path.open("wb") as f:
             np.savez(f, item_ids=scorer.item_ids, popularity=scorer.popularity, brand_codes=scorer.brand_codes,
                      recent_popularity=scorer.recent_popularity, text=text, weights=scorer.weights,
@@ -117,7 +118,8 @@ class Recommender:
             text_neighbours=_sparse_from(arrays, "tn", n) if meta["has_text_neighbours"] else None,
             brand_codes=arrays["brand_codes"], weights=_padded_weights(arrays["weights"]),
             history_decay=config.history_decay, dense_max_items=config.dense_max_items,
-            popular_candidates=config.popular_candidates)
+            popular_candidates=config.popular_candidates,
+            lexical=_sparse_from(arrays, "lx", n) if meta.get("has_lexical") else None)
         return cls(scorer, arrays["titles"].tolist(), arrays["categories"].tolist(), config, embed, profiles,
                    meta.get("catalogue_name", "the shop"))
 
@@ -293,7 +295,10 @@ def _scorer_with_item(scorer: ItemScorer, item_id: int, vector: np.ndarray | Non
         column = sp.csr_matrix(scorer.cf[:, closest] @ share[:, None])
         row = sp.csr_matrix(share[None, :] @ scorer.cf[closest])
         text = np.vstack([text, vector[None, :]])
+    lexical = None if scorer.lexical is None else _with_new_item(  # no words of its own: no lexical links
+        scorer.lexical, sp.csr_matrix((n, 1), dtype=np.float32), sp.csr_matrix((1, n), dtype=np.float32))
     return replace(scorer, item_ids=np.append(scorer.item_ids, item_id), cf=_with_new_item(scorer.cf, column, row),
+                   lexical=lexical,
                    text=text, text_neighbours=text_neighbours,
                    popularity=np.append(scorer.popularity, np.float32(popularity)),
                    recent_popularity=np.append(scorer.recent_popularity, np.float32(popularity)),

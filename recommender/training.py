@@ -12,7 +12,14 @@ import scipy.sparse as sp
 from recommender.config import RecommenderConfig
 from recommender.data import Interactions, ItemCatalogue, NextItemRows
 from recommender.fusion import build_candidate_lists, fit_weights
-from recommender.neighbours import AlsNeighbours, Ease, SequentialCooccurrence, item_counts, vector_neighbours
+from recommender.neighbours import (
+    AlsNeighbours,
+    Ease,
+    SequentialCooccurrence,
+    item_counts,
+    lexical_neighbours,
+    vector_neighbours,
+)
 from recommender.scoring import FEATURES, ItemScorer
 
 EmbedFunction = Callable[[Sequence[str]], np.ndarray]
@@ -99,7 +106,14 @@ def build_scorer(catalogue: ItemCatalogue, interactions: Interactions, text: np.
                       text=text, text_neighbours=None if text is None else vector_neighbours(text, config.neighbours_k),
                       brand_codes=brand_codes(catalogue.brands, n_items), weights=weights,
                       history_decay=config.history_decay, dense_max_items=config.dense_max_items,
-                      popular_candidates=config.popular_candidates)
+                      popular_candidates=config.popular_candidates, lexical=word_neighbours(catalogue, config))
+
+
+def word_neighbours(catalogue: ItemCatalogue, config: RecommenderConfig) -> sp.csr_matrix | None:
+    """Lexical neighbours on catalogues small enough: shared words make the sparse products grow faster than items."""
+    if len(catalogue.ids) > config.lexical_max_items:
+        return None
+    return lexical_neighbours(catalogue.texts, config.neighbours_k)
 
 
 def brand_codes(brands: list[str], n_items: int) -> np.ndarray:
