@@ -47,10 +47,10 @@ def build_candidate_lists(scorer: ItemScorer, histories: list[History], targets:
 
 
 def _row_candidates(scorer: ItemScorer, history: History, target: int, per_feature: int) -> np.ndarray:
-    """Behaviour neighbours of the history, the most popular and most text-alike items, history, target."""
-    parts = [scorer.cf[history.indices].indices, scorer.popular_order,
-             scorer.text_top(history), history.indices, [target]]
-    return np.unique(np.concatenate(parts).astype(np.int64))
+    """The items ranked at serving time (every item on small catalogues) plus the text and word neighbours:
+    each feature's top items must compete with each other's, or a feature's false alarms go unseen."""
+    extra = np.concatenate([scorer.text_top(history), scorer.word_top(history), [target]]).astype(np.int64)
+    return np.union1d(scorer.candidates(history, extra), extra)
 
 
 def _top_per_feature(feats: np.ndarray, items: np.ndarray, history: History, target: int,

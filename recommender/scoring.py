@@ -92,6 +92,12 @@ class ItemScorer:
             return np.zeros(0, dtype=np.int64)
         return self.text_neighbours[history.indices].indices
 
+    def word_top(self, history: History) -> np.ndarray:
+        """Word (TF-IDF) neighbours of the history items (none without words)."""
+        if self.lexical is None or history.is_empty:
+            return np.zeros(0, dtype=np.int64)
+        return self.lexical[history.indices].indices
+
     def features(self, history: History, candidates: np.ndarray) -> np.ndarray:
         feats = np.zeros((candidates.size, len(FEATURES)), dtype=np.float32)
         feats[:, 4] = self.popularity[candidates]
