@@ -34,12 +34,14 @@ def fallback_mask(probs: np.ndarray, oos_id: int, threshold: float, margin: floa
 
 
 def choose_policy(in_scope_probs: np.ndarray, oos_probs: np.ndarray, oos_id: int, max_fallback: float,
-                  margins: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.3)) -> FallbackPolicy:
+                  margins: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.3),
+                  in_scope_weights: np.ndarray | None = None) -> FallbackPolicy:
     """The (threshold, margin) that rejects the most out-of-scope rows while at most `max_fallback`
-    of the in-scope rows fall back; ties go to the smaller margin."""
+    of the in-scope rows fall back (a weighted share when `in_scope_weights` is given); ties go to the
+    smaller margin."""
     best: tuple[float, float, float] | None = None
     for margin in margins:
-        threshold = _highest_threshold(in_scope_probs, oos_id, margin, max_fallback)
+        threshold = _highest_threshold(in_scope_probs, oos_id, margin, max_fallback, in_scope_weights)
         if threshold is None:
             continue
         recall = float(fallback_mask(oos_probs, oos_id, threshold, margin).mean()) if len(oos_probs) else 0.0
@@ -50,13 +52,23 @@ def choose_policy(in_scope_probs: np.ndarray, oos_probs: np.ndarray, oos_id: int
     return FallbackPolicy(threshold=round(best[1], 4), margin=best[2])
 
 
-def _highest_threshold(probs: np.ndarray, oos_id: int, margin: float, max_fallback: float) -> float | None:
+def group_weights(groups: np.ndarray) -> np.ndarray:
+    """Row weights under which every group counts as much as any other, whatever its size."""
+    _, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    return 1.0 / counts[inverse]
+
+
+def _highest_threshold(probs: np.ndarray, oos_id: int, margin: float, max_fallback: float,
+                       weights: np.ndarray | None = None) -> float | None:
+    def rate(threshold: float) -> float:
+        return float(np.average(fallback_mask(probs, oos_id, threshold, margin), weights=weights))
+
     candidates = np.unique(np.round(probs.max(axis=1), 4))
     best = None
     for threshold in candidates:  # ascending: the fallback rate only grows with the threshold
-        if fallback_mask(probs, oos_id, float(threshold), margin).mean() > max_fallback:
+        if rate(float(threshold)) > max_fallback:
             break
         best = float(threshold)
-    if best is None and fallback_mask(probs, oos_id, 0.0, margin).mean() <= max_fallback:
+    if best is None and rate(0.0) <= max_fallback:
         best = 0.0
     return best

@@ -41,7 +41,7 @@ from assistant.intent.labels import LABEL_TO_ID, LABELS, OUT_OF_SCOPE
 from assistant.intent.metrics import summary_metrics
 from assistant.intent.model_card import NEIGHBOURS_FILE, ModelCard, has_model
 from assistant.intent.network import IntentNetwork, load_classifier, load_tokenizer
-from assistant.intent.policy import FallbackPolicy, choose_policy, fallback_mask
+from assistant.intent.policy import FallbackPolicy, choose_policy, fallback_mask, group_weights
 
 RELIABILITY_PNG = "reliability_diagram.png"
 
@@ -51,7 +51,7 @@ class TrainingPlan:
     """Every knob of a training run (the full and quick presets are below)."""
 
     max_per_intent: int | None = 150  # Bitext rows per intent: near-templated, more adds time, not variety
-    project_lines_cap_factor: int = 3
+    project_lines_cap_factor: int = 4
     eval_per_intent: int | None = None  # cap of the hard and dev rows scored for calibration (None: all)
     epochs: float = 2.0
     final_epochs: float = 0.5
@@ -70,6 +70,7 @@ class TrainingPlan:
     held_out_share: float = 0.2
     clinc_held_out_share: float = 0.5
     max_fallback: float = 0.02
+    balance_policy_groups: bool = True  # Bitext hard rows and the project's held-out lines weigh the same
     secondary_threshold: float = 0.5
     feedback_repeat: int = 3
     export_onnx: bool = True
@@ -183,9 +184,12 @@ def calibrate(network, tokenizer, splits: TrainingSplits, neighbours: NeighbourV
     fit_targets = np.concatenate([hard.targets, scored["oos_tune"].targets])
     temperature = fit_temperature(fit_scores, fit_targets)
     probs = {name: softmax(s.scores(weight), temperature) for name, s in scored.items()}
-    policy = choose_policy(probs["hard_in_scope"], probs["oos_tune"], LABEL_TO_ID[OUT_OF_SCOPE], plan.max_fallback)
-    policy = policy.model_copy(update={"secondary_threshold": plan.secondary_threshold})
     bitext = np.array([e.source.startswith("bitext") for e in splits.hard_in_scope])
+    # the project's everyday phrasings count as much as the far more numerous Bitext variation rows: the
+    # threshold must suit how shoppers write, not only Bitext's templates
+    policy = choose_policy(probs["hard_in_scope"], probs["oos_tune"], LABEL_TO_ID[OUT_OF_SCOPE], plan.max_fallback,
+                           in_scope_weights=group_weights(bitext) if plan.balance_policy_groups else None)
+    policy = policy.model_copy(update={"secondary_threshold": plan.secondary_threshold})
     oos_all = np.vstack([probs["oos_tune"], probs["oos_test"]])
     ece_set = np.vstack([probs["hard_in_scope"], oos_all])
     ece_targets = np.concatenate([hard.targets, scored["oos_tune"].targets, scored["oos_test"].targets])

@@ -88,3 +88,18 @@ def test_coordinated_messages_split_into_clauses():
         "I was charged twice", "want my money back", "where is my parcel"]
     assert split_clauses("where is my order") == []
     assert split_clauses("hi, where is my order") == []
+
+
+def test_group_weights_make_a_small_group_count_as_much_as_a_large_one():
+    from assistant.intent.policy import group_weights
+
+    groups = np.array([True] * 98 + [False] * 2)
+    weights = group_weights(groups)
+    assert weights[groups].sum() == pytest.approx(weights[~groups].sum())
+    # 98 confident rows and 2 unsure ones: unweighted, 2 % may fall back; weighted, the small group's
+    # unsure rows are half of all the weight, so the threshold stays below them
+    probs = np.array([[0.95, 0.05, 0.0]] * 98 + [[0.6, 0.4, 0.0], [0.55, 0.45, 0.0]])
+    oos = np.array([[0.5, 0.1, 0.4]] * 10)
+    plain = choose_policy(probs, oos, oos_id=2, max_fallback=0.02, margins=(0.0,))
+    balanced = choose_policy(probs, oos, oos_id=2, max_fallback=0.02, margins=(0.0,), in_scope_weights=weights)
+    assert plain.threshold >= 0.6 and balanced.threshold <= 0.55
