@@ -92,8 +92,12 @@ async def sync_faq_index(sessions: async_sessionmaker, faq: FaqIndex) -> None:
 
 async def build_runtime(settings: Settings) -> Runtime:
     import torch
+    from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(settings.inference_threads)
+    # BLAS too (the intent neighbour votes, recommender scoring): concurrent turns each run their own
+    # small products, and a multi-threaded BLAS call spins against them instead of helping
+    threadpool_limits(settings.inference_threads)
     await asyncio.to_thread(upgrade_schema, settings.resolved_database_url)
     engine = make_async_engine(settings.resolved_database_url)
     sessions = async_session_factory(engine)

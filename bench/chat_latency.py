@@ -84,6 +84,12 @@ def message_for(session_index: int, turn: int) -> tuple[str, str]:
     return kind, texts[(session_index * 7 + turn) % len(texts)]
 
 
+def recased(text: str, rng: random.Random) -> str:
+    """The same words in a random letter case: the uncased MiniLM models read it as the original, but no
+    cache keyed by text can answer it (real shoppers rarely send the exact same message twice)."""
+    return "".join(c.upper() if rng.random() < 0.5 else c.lower() for c in text)
+
+
 def check_loopback(url: str) -> None:
     host = urlsplit(url).hostname or ""
     addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
@@ -124,6 +130,7 @@ async def one_turn(ws, text: str, timeout_s: float) -> tuple[float | None, float
 async def run_session(index: int, args, customers: list[str], results: Results, http: httpx.AsyncClient) -> None:
     customer = customers[index % len(customers)] if customers and index % 2 == 0 else None
     rng = random.Random(index)
+    casing = random.Random()  # seeded afresh on every run, so a second run meets no cached message either
     turn = 0
     reopen_budget = 3  # a handed-off session is replaced by a fresh one, a bounded number of times
     while turn < args.turns and reopen_budget > 0:
@@ -133,6 +140,7 @@ async def run_session(index: int, args, customers: list[str], results: Results, 
         async with connect(socket_url(args.url, session_id, token), open_timeout=args.timeout) as ws:
             while turn < args.turns:
                 kind, text = message_for(index, turn)
+                text = recased(text, casing) if args.fresh_text else text
                 turn += 1
                 try:
                     ack_ms, reply_ms, frame = await one_turn(ws, text, args.timeout)
@@ -231,6 +239,8 @@ def parse_args(argv: list[str] | None = None):
     parser.add_argument("--timeout", type=float, default=30, help="seconds to wait for one reply")
     parser.add_argument("--max-seconds", type=float, default=600, help="hard limit for the whole run")
     parser.add_argument("--no-warmup", dest="warmup", action="store_false", help="skip the warm-up turns")
+    parser.add_argument("--repeat-text", dest="fresh_text", action="store_false",
+                        help="send the script's messages verbatim (repeats can hit the server's query cache)")
     args = parser.parse_args(argv)
     args.url = args.url.rstrip("/")
     args.sessions = max(1, min(args.sessions, 1000))
