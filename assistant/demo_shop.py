@@ -206,6 +206,10 @@ def build_models(settings: Settings, engine, quick_model: bool) -> None:
     from assistant.intent.training import ensure_intent_model
 
     ensure_intent_model(settings, quick=quick_model)
+    if settings.query_encoder == "int8":
+        from retrieval.query_encoder import ensure_query_encoder
+
+        ensure_query_encoder(settings.state_dir)
     if not settings.recs_model_path.exists():
         from recommender.service import Recommender
         from retrieval.embeddings import get_embedder

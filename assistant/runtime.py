@@ -24,6 +24,7 @@ from retrieval.chroma_store import MiniLMEmbeddingFunction, make_chroma_client
 from retrieval.embeddings import get_embedder
 from retrieval.faq_index import FaqDocument, FaqIndex
 from retrieval.product_index import ProductIndex
+from retrieval.query_encoder import ensure_query_encoder
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,10 @@ async def build_runtime(settings: Settings) -> Runtime:
     engine = make_async_engine(settings.resolved_database_url)
     sessions = async_session_factory(engine)
     chroma = make_chroma_client(settings.resolved_chroma_path, settings.chroma_url)
-    ef = MiniLMEmbeddingFunction(get_embedder())
+    embedder = get_embedder()
+    if settings.query_encoder == "int8":
+        embedder.use_query_encoder(await asyncio.to_thread(ensure_query_encoder, settings.state_dir))
+    ef = MiniLMEmbeddingFunction(embedder)
     faq, products = FaqIndex(chroma, ef), ProductIndex(chroma, ef)
     await sync_faq_index(sessions, faq)
     intent_service = load_intent_service(settings)

@@ -37,6 +37,11 @@ class Embedder:
         # a chat turn embeds the same message for the FAQ search, the product search and the recommender
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._query_cache_size = query_cache_size
+        self._query_encoder = None  # an int8 copy for one-text queries (retrieval.query_encoder), when set
+
+    def use_query_encoder(self, encoder) -> None:
+        """Encode one-text queries with `encoder` (anything with `encode(texts) -> array`) from now on."""
+        self._query_encoder = encoder
 
     def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
         if len(texts) == 0:
@@ -51,7 +56,8 @@ class Embedder:
             if vector is not None:
                 self._queries.move_to_end(text)
                 return vector
-        vector = self._encode_batch([text], False)[0]
+        encoder = self._query_encoder
+        vector = encoder.encode([text])[0] if encoder is not None else self._encode_batch([text], False)[0]
         vector.flags.writeable = False  # shared by every caller of the cache
         with self._lock:
             self._queries[text] = vector

@@ -2,12 +2,17 @@
 with the same message), batches are not, and both give the same vectors."""
 
 import numpy as np
+import pytest
 
-from retrieval.embeddings import Embedder, get_embedder
+from retrieval.embeddings import Embedder
 
 
-def test_a_repeated_query_is_encoded_once_and_matches_the_batch_vector():
-    embedder: Embedder = get_embedder()
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    return Embedder()  # its own instance: a server in this process may have set the shared one's query encoder
+
+
+def test_a_repeated_query_is_encoded_once_and_matches_the_batch_vector(embedder):
     calls = []
     real = embedder._encode_batch
     embedder._encode_batch = lambda texts, progress: calls.append(list(texts)) or real(texts, progress)
@@ -22,8 +27,7 @@ def test_a_repeated_query_is_encoded_once_and_matches_the_batch_vector():
     assert np.allclose(first[0], batch[0], atol=1e-5)
 
 
-def test_the_query_cache_keeps_only_the_most_recent_texts():
-    embedder = get_embedder()
+def test_the_query_cache_keeps_only_the_most_recent_texts(embedder):
     size, embedder._query_cache_size = embedder._query_cache_size, 2
     embedder._queries.clear()
     try:
