@@ -31,6 +31,7 @@ class RecommenderConfig:
     dense_max_items: int = 300_000  # up to this catalogue size every item is scored (exact full ranking)
     popular_candidates: int = 200  # above it, candidates = behaviour neighbours + this many popular items
     fit_candidates_per_feature: int = 100  # candidate items per feature when fitting fusion weights
+    fit_dense_max_items: int = 20_000  # up to this catalogue size fitting ranks each row among every item
     fit_passes: int = 3
     min_validation_rows: int = 30  # below this, default_weights are used instead of fitted ones
     default_weights: dict[str, float] = field(default_factory=lambda: {

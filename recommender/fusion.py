@@ -30,10 +30,10 @@ class CandidateLists:
 
 
 def build_candidate_lists(scorer: ItemScorer, histories: list[History], targets: np.ndarray,
-                          per_feature: int) -> CandidateLists:
+                          per_feature: int, dense_max_items: int = 20_000) -> CandidateLists:
     blocks, rows, flags = [], [], []
     for row, (history, target) in enumerate(zip(histories, targets.tolist(), strict=True)):
-        items = _row_candidates(scorer, history, target, per_feature)
+        items = _row_candidates(scorer, history, target, dense_max_items)
         feats = scorer.features(history, items)
         kept = _top_per_feature(feats, items, history, target, per_feature)
         blocks.append(feats[kept])
@@ -46,11 +46,15 @@ def build_candidate_lists(scorer: ItemScorer, histories: list[History], targets:
     return CandidateLists(features / scale, np.concatenate(rows), np.concatenate(flags), len(histories), scale)
 
 
-def _row_candidates(scorer: ItemScorer, history: History, target: int, per_feature: int) -> np.ndarray:
-    """The items ranked at serving time (every item on small catalogues) plus the text and word neighbours:
-    each feature's top items must compete with each other's, or a feature's false alarms go unseen."""
+def _row_candidates(scorer: ItemScorer, history: History, target: int, dense_max_items: int) -> np.ndarray:
+    """Every item on catalogues up to `dense_max_items` (each feature's top items must compete with each
+    other's, or a feature's false alarms go unseen); above it, scoring every item for thousands of rows
+    is too slow, so the behaviour and popular candidates of serving plus the text and word neighbours."""
     extra = np.concatenate([scorer.text_top(history), scorer.word_top(history), [target]]).astype(np.int64)
-    return np.union1d(scorer.candidates(history, extra), extra)
+    if scorer.n_items <= dense_max_items:
+        return np.arange(scorer.n_items)
+    parts = [scorer.cf[history.indices].indices, scorer.popular_order, history.indices, extra]
+    return np.unique(np.concatenate(parts).astype(np.int64))
 
 
 def _top_per_feature(feats: np.ndarray, items: np.ndarray, history: History, target: int,

@@ -170,4 +170,4 @@ def fusion_candidates(scorer: ItemScorer, validation: NextItemRows, config: Reco
             histories.append(scorer.to_history(history_ids[-config.history_length:]))
             targets.append(scorer.index_of[target])
     return build_candidate_lists(scorer, histories, np.array(targets, dtype=np.int64),
-                                 config.fit_candidates_per_feature)
+                                 config.fit_candidates_per_feature, config.fit_dense_max_items)
