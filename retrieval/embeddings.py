@@ -79,6 +79,16 @@ class Embedder:
     __call__ = encode
 
 
+def mean_pool(hidden, attention_mask):
+    """Mean of the token vectors under the mask, L2-normalised (the sentence-transformers recipe of MiniLM);
+    torch tensors in and out."""
+    from torch.nn.functional import normalize
+
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+    return normalize(pooled, dim=-1)
+
+
 @lru_cache(maxsize=1)
 def get_embedder() -> Embedder:
     """The process-wide embedder (loading MiniLM takes about a second; do it once)."""

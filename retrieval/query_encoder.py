@@ -7,9 +7,6 @@ lands within ~0.99 cosine of the fp32 vector, so it searches the same fp32 index
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,12 +17,12 @@ MAX_QUERY_TOKENS = 128  # shopper messages are short; the fp32 model reads up to
 
 
 def export_query_encoder(out_dir: Path, model_path: str | None = None) -> Path:
-    """Export MiniLM with mean pooling and L2 normalisation to ONNX, then quantise its MatMuls to int8."""
+    """Export MiniLM with mean pooling and L2 normalisation as int8 ONNX into `out_dir`."""
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModel, AutoTokenizer
 
-    from retrieval.embeddings import minilm_path
+    from retrieval.embeddings import mean_pool, minilm_path
+    from retrieval.onnx_int8 import export_int8_onnx
 
     class Pooled(torch.nn.Module):
         def __init__(self, bert: torch.nn.Module) -> None:
@@ -33,31 +30,14 @@ def export_query_encoder(out_dir: Path, model_path: str | None = None) -> Path:
             self.bert = bert
 
         def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-            hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(pooled, dim=-1)
+            return mean_pool(self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state,
+                             attention_mask)
 
     path = model_path or minilm_path()
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    network = Pooled(AutoModel.from_pretrained(path)).eval()
     sample = AutoTokenizer.from_pretrained(path)(["where is my order", "hi"], padding=True, return_tensors="pt")
-    work = Path(tempfile.mkdtemp(dir=out_dir, prefix=".query-export-"))
-    fp32_path, int8_path = work / "minilm-query.fp32.onnx", work / QUERY_ONNX_FILE
-    torch.onnx.export(
-        network, (sample["input_ids"], sample["attention_mask"]), str(fp32_path),
-        input_names=["input_ids", "attention_mask"], output_names=["embedding"],
-        dynamic_axes={"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
-                      "embedding": {0: "batch"}},
-        opset_version=17, dynamo=False,
-    )
-    quantize_dynamic(str(fp32_path), str(int8_path), weight_type=QuantType.QInt8, per_channel=True,
-                     op_types_to_quantize=["MatMul"])
-    final = out_dir / QUERY_ONNX_FILE
-    os.replace(int8_path, final)  # atomic: a reader never sees half a file, two exporters never clash
-    shutil.rmtree(work, ignore_errors=True)
-    return final
+    inputs = {"input_ids": sample["input_ids"], "attention_mask": sample["attention_mask"]}
+    return export_int8_onnx(Pooled(AutoModel.from_pretrained(path)), inputs, ["embedding"],
+                            Path(out_dir) / QUERY_ONNX_FILE)
 
 
 class QueryEncoder:

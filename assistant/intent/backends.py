@@ -11,7 +11,6 @@ import torch
 from assistant.intent.network import IntentNetwork, load_classifier, load_tokenizer, tokenize
 
 ONNX_FILE = "intent.int8.onnx"
-ONNX_FP32_FILE = "intent.fp32.onnx"
 
 
 class TorchBackend:
@@ -64,23 +63,10 @@ def onnx_available(model_dir: Path) -> bool:
 
 
 def export_onnx(model_dir: Path, max_length: int) -> Path:
-    """Export the saved network to ONNX (fp32), then quantise its weights to int8 dynamically."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    """Export the saved network (logits and sentence embedding) as dynamically quantised int8 ONNX."""
+    from retrieval.onnx_int8 import export_int8_onnx
 
     model_dir = Path(model_dir)
-    network = IntentNetwork(load_classifier(model_dir)).eval()
+    network = IntentNetwork(load_classifier(model_dir))
     sample = tokenize(load_tokenizer(model_dir), ["where is my order", "hi"], max_length)
-    fp32_path = model_dir / ONNX_FP32_FILE
-    torch.onnx.export(
-        network, (sample["input_ids"], sample["attention_mask"]), str(fp32_path),
-        input_names=["input_ids", "attention_mask"], output_names=["logits", "embedding"],
-        dynamic_axes={"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
-                      "logits": {0: "batch"}, "embedding": {0: "batch"}},
-        opset_version=17, dynamo=False,
-    )
-    int8_path = model_dir / ONNX_FILE
-    # per-channel int8 weights of the MatMuls only: the small Gemm heads stay fp32 (agreement with fp32 torch)
-    quantize_dynamic(str(fp32_path), str(int8_path), weight_type=QuantType.QInt8, per_channel=True,
-                     op_types_to_quantize=["MatMul"])
-    fp32_path.unlink()
-    return int8_path
+    return export_int8_onnx(network, sample, ["logits", "embedding"], model_dir / ONNX_FILE)

@@ -9,16 +9,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from retrieval.embeddings import mean_pool
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-
-def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-    """Mean of the token vectors under the mask, L2-normalised (the sentence-transformers recipe)."""
-    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-    summed = (hidden * mask).sum(dim=1)
-    pooled = summed / mask.sum(dim=1).clamp(min=1e-9)
-    return nn.functional.normalize(pooled, dim=-1)
 
 
 class IntentNetwork(nn.Module):

@@ -19,7 +19,7 @@ def encoder(tmp_path_factory):
 def test_export_lands_atomically_and_loads_again(encoder, tmp_path_factory):
     folder = next(iter(tmp_path_factory.getbasetemp().glob("query-encoder*")))
     assert (folder / QUERY_ONNX_FILE).exists()
-    assert not list(folder.glob(".query-export-*")) and not list(folder.glob("*.fp32.onnx"))
+    assert not list(folder.glob(".onnx-export-*")) and not list(folder.glob("*.fp32.onnx"))
     assert ensure_query_encoder(folder).encode(["hi"]).shape == (1, Embedder.dim)
 
 
