@@ -161,16 +161,13 @@ class ItemScorer:
 
     @staticmethod
     def _scatter_max(columns, values, candidates, dense) -> np.ndarray:
-        """Largest value per candidate (0 where none): assigned in ascending order, so the largest lands last."""
-        order = np.argsort(values, kind="stable")
-        columns, values = columns[order], values[order]
+        """Largest value per candidate (0 where none or where every value is negative)."""
         out = np.zeros(candidates.size, dtype=np.float32)
-        if dense:
-            out[columns] = values
-            return out
-        positions = np.minimum(np.searchsorted(candidates, columns), candidates.size - 1)
-        found = candidates[positions] == columns
-        out[positions[found]] = values[found]
+        if not dense:
+            positions = np.minimum(np.searchsorted(candidates, columns), candidates.size - 1)
+            found = candidates[positions] == columns
+            columns, values = positions[found], values[found]
+        np.maximum.at(out, columns, values)
         return out
 
     @staticmethod

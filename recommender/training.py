@@ -95,18 +95,26 @@ def carve_validation(interactions: Interactions, history_length: int, max_rows: 
 
 
 def build_scorer(catalogue: ItemCatalogue, interactions: Interactions, text: np.ndarray | None,
-                 config: RecommenderConfig, weights: np.ndarray | None = None) -> ItemScorer:
+                 config: RecommenderConfig, weights: np.ndarray | None = None,
+                 same_catalogue: ItemScorer | None = None) -> ItemScorer:
+    """A scorer whose behaviour parts come from `interactions`; the text and word neighbours depend on the
+    catalogue only and are taken from `same_catalogue` when given (a refit on more behaviour)."""
     behaviour = to_catalogue_indices(interactions, catalogue.ids)
     n_items = len(catalogue.ids)
     if weights is None:
         weights = np.zeros(len(FEATURES), dtype=np.float32)
+    if same_catalogue is not None:
+        text_neighbours, lexical = same_catalogue.text_neighbours, same_catalogue.lexical
+    else:
+        text_neighbours = None if text is None else vector_neighbours(text, config.neighbours_k)
+        lexical = word_neighbours(catalogue, config)
     return ItemScorer(item_ids=catalogue.ids, cf=behaviour_neighbours(behaviour, n_items, config),
                       popularity=popularity(behaviour, n_items),
                       recent_popularity=popularity(behaviour, n_items, config.popularity_recency_decay),
-                      text=text, text_neighbours=None if text is None else vector_neighbours(text, config.neighbours_k),
+                      text=text, text_neighbours=text_neighbours,
                       brand_codes=brand_codes(catalogue.brands, n_items), weights=weights,
                       history_decay=config.history_decay, dense_max_items=config.dense_max_items,
-                      popular_candidates=config.popular_candidates, lexical=word_neighbours(catalogue, config))
+                      popular_candidates=config.popular_candidates, lexical=lexical)
 
 
 def word_neighbours(catalogue: ItemCatalogue, config: RecommenderConfig) -> sp.csr_matrix | None:
@@ -160,7 +168,7 @@ def train_scorer(catalogue: ItemCatalogue, interactions: Interactions, embed: Em
         scorer.weights = weights
         return scorer
     progress(f"refitting neighbours on all {len(interactions)} interactions")
-    return build_scorer(catalogue, interactions, text, config, weights)
+    return build_scorer(catalogue, interactions, text, config, weights, same_catalogue=scorer)
 
 
 def fusion_candidates(scorer: ItemScorer, validation: NextItemRows, config: RecommenderConfig):
