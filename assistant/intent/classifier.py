@@ -9,7 +9,7 @@ import numpy as np
 
 from assistant.intent.backends import OnnxBackend, TorchBackend, onnx_available
 from assistant.intent.calibration import ensemble_scores, softmax
-from assistant.intent.clauses import split_clauses
+from assistant.intent.clauses import split_requests
 from assistant.intent.knn import NeighbourVoter
 from assistant.intent.labels import OUT_OF_SCOPE, SHOP_INTENTS
 from assistant.intent.model_card import NEIGHBOURS_FILE, ModelCard
@@ -71,7 +71,7 @@ class IntentClassifier:
         return softmax(ensemble_scores(logits, votes, self.card.neighbour_weight), self.card.temperature)
 
     def predict(self, texts: Sequence[str]) -> list[IntentReading]:
-        clauses = [split_clauses(t) for t in texts]
+        clauses = [split_requests(t) for t in texts]
         flat = list(texts) + [c for cs in clauses for c in cs]
         probs = self.probabilities(flat)
         readings, offset = [], len(texts)

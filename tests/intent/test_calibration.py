@@ -103,3 +103,16 @@ def test_group_weights_make_a_small_group_count_as_much_as_a_large_one():
     plain = choose_policy(probs, oos, oos_id=2, max_fallback=0.02, margins=(0.0,))
     balanced = choose_policy(probs, oos, oos_id=2, max_fallback=0.02, margins=(0.0,), in_scope_weights=weights)
     assert plain.threshold >= 0.6 and balanced.threshold <= 0.55
+
+
+def test_strong_breaks_separate_requests_before_weak_ones():
+    from assistant.intent.clauses import split_requests
+
+    assert split_requests("I was charged twice and want my money back, also where is my parcel") == [
+        "I was charged twice and want my money back", "where is my parcel"]
+    assert split_requests("Cancel my order. By the way how do I reset my password") == [
+        "Cancel my order", "how do I reset my password"]
+    # no strong break: the clauses at weak breaks, as before
+    assert split_requests("where is my order and i want to change my address") == [
+        "where is my order", "i want to change my address"]
+    assert split_requests("hi, where is my order") == []
