@@ -50,8 +50,16 @@ class OnnxBackend:
         self.max_length = max_length
 
     def run(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        enc = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_length,
-                             return_tensors="np")
+        # one text per call: dynamic int8 quantises activations with one scale per tensor, so in a batch a
+        # message's intent could change with the other messages (and the padding) around it
+        if not texts:
+            widths = [output.shape[1] for output in self.session.get_outputs()]
+            return np.zeros((0, widths[0]), np.float32), np.zeros((0, widths[1]), np.float32)
+        outputs = [self._run_one(text) for text in texts]
+        return np.vstack([o[0] for o in outputs]), np.vstack([o[1] for o in outputs])
+
+    def _run_one(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        enc = self.tokenizer([text], truncation=True, max_length=self.max_length, return_tensors="np")
         feeds = {"input_ids": enc["input_ids"].astype(np.int64),
                  "attention_mask": enc["attention_mask"].astype(np.int64)}
         logits, embeddings = self.session.run(["logits", "embedding"], feeds)
