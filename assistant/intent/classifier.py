@@ -9,7 +9,7 @@ import numpy as np
 
 from assistant.intent.backends import OnnxBackend, TorchBackend, onnx_available
 from assistant.intent.calibration import ensemble_scores, softmax
-from assistant.intent.clauses import split_requests
+from assistant.intent.clauses import split_at_strong_breaks, split_clauses
 from assistant.intent.knn import NeighbourVoter
 from assistant.intent.labels import OUT_OF_SCOPE, SHOP_INTENTS
 from assistant.intent.model_card import NEIGHBOURS_FILE, ModelCard
@@ -71,17 +71,29 @@ class IntentClassifier:
         return softmax(ensemble_scores(logits, votes, self.card.neighbour_weight), self.card.temperature)
 
     def predict(self, texts: Sequence[str]) -> list[IntentReading]:
-        clauses = [split_requests(t) for t in texts]
+        strong = [split_at_strong_breaks(t) for t in texts]
+        clauses = [parts or split_clauses(t) for parts, t in zip(strong, texts, strict=True)]
         flat = list(texts) + [c for cs in clauses for c in cs]
         probs = self.probabilities(flat)
         readings, offset = [], len(texts)
         for i, cs in enumerate(clauses):
-            readings.append(self._reading(probs[i], probs[offset: offset + len(cs)]))
+            readings.append(self._reading(probs[i], probs[offset: offset + len(cs)], separate_requests=bool(strong[i])))
             offset += len(cs)
         return readings
 
-    def _reading(self, probs: np.ndarray, clause_probs: np.ndarray) -> IntentReading:
+    def _reading(self, probs: np.ndarray, clause_probs: np.ndarray, separate_requests: bool = False) -> IntentReading:
         ranked = np.argsort(-probs)
+        alternatives = [IntentScore(intent=self.labels[j], confidence=float(probs[j]))
+                        for j in ranked[:N_ALTERNATIVES]]
+        requests = self._confident_requests(clause_probs)
+        if separate_requests and len(requests) >= 2 and self.labels[ranked[0]] not in [i for i, _ in requests]:
+            # the whole message blends two requests into a third intent ("want my money back, also where is
+            # my parcel" reads as track_refund): answer the requests its parts name. Only for parts between
+            # strong breaks: clauses at "and" or a comma are often halves of one request
+            (top_intent, confidence), (secondary, _) = requests[0], requests[1]
+            fallback = self.policy.falls_back(top_intent, confidence, 0.0)
+            return IntentReading(intent=top_intent, confidence=confidence, alternatives=alternatives,
+                                 fallback=fallback, secondary_intent=secondary)
         top_intent = self.labels[ranked[0]]
         secondary = self._secondary_intent(top_intent, clause_probs)
         confidence = float(probs[ranked[0]])
@@ -90,16 +102,22 @@ class IntentClassifier:
         runner_up = self.labels[ranked[1]]
         fallback = self.policy.falls_back(top_intent, confidence, float(probs[ranked[1]]),
                                           runner_up_confirmed=secondary == runner_up)
-        alternatives = [IntentScore(intent=self.labels[j], confidence=float(probs[j]))
-                        for j in ranked[:N_ALTERNATIVES]]
         return IntentReading(intent=top_intent, confidence=min(confidence, 1.0), alternatives=alternatives,
                              fallback=fallback, secondary_intent=secondary)
 
+    def _confident_requests(self, clause_probs: np.ndarray) -> list[tuple[str, float]]:
+        """Distinct real-request intents of the message's parts read with at least the secondary threshold,
+        in the order the shopper wrote them (the first request is usually the main one)."""
+        best: dict[str, float] = {}
+        for row in clause_probs:
+            intent, confidence = self.labels[int(row.argmax())], float(row.max())
+            if intent not in NOT_SECONDARY and confidence >= self.policy.secondary_threshold:
+                best[intent] = max(confidence, best.get(intent, 0.0))
+        return list(best.items())
+
     def _secondary_intent(self, top_intent: str, clause_probs: np.ndarray) -> str | None:
         """The most confident clause intent that differs from the top one and is a real request, if confident."""
-        best, best_confidence = None, self.policy.secondary_threshold
-        for row in clause_probs:
-            intent = self.labels[int(row.argmax())]
-            if intent != top_intent and intent not in NOT_SECONDARY and row.max() >= best_confidence:
-                best, best_confidence = intent, float(row.max())
-        return best
+        for intent, _ in self._confident_requests(clause_probs):
+            if intent != top_intent:
+                return intent
+        return None

@@ -30,6 +30,11 @@ def split_clauses(text: str) -> list[str]:
     return _parts(CLAUSE_BREAK, text)
 
 
+def split_at_strong_breaks(text: str) -> list[str]:
+    """The parts of `text` between strong breaks, each a request of its own; [] when fewer than two."""
+    return _parts(REQUEST_BREAK, text)
+
+
 def split_requests(text: str) -> list[str]:
     """The parts of `text` between strong breaks if there are two or more, else its clauses."""
-    return _parts(REQUEST_BREAK, text) or split_clauses(text)
+    return split_at_strong_breaks(text) or split_clauses(text)

@@ -116,3 +116,26 @@ def test_strong_breaks_separate_requests_before_weak_ones():
     assert split_requests("where is my order and i want to change my address") == [
         "where is my order", "i want to change my address"]
     assert split_requests("hi, where is my order") == []
+
+
+def _reader(labels):
+    from assistant.intent.classifier import IntentClassifier
+    from assistant.intent.model_card import ModelCard
+
+    card = ModelCard(labels=labels, max_length=32, policy=FallbackPolicy(threshold=0.4, margin=0.0))
+    return IntentClassifier(backend=None, card=card, neighbours=None)
+
+
+def test_a_message_blending_two_requests_is_read_as_its_requests():
+    reader = _reader(["get_refund", "track_order", "track_refund", "out_of_scope"])
+    whole = np.array([0.2, 0.2, 0.55, 0.05])  # "money back ... where is my parcel" blends into track_refund
+    parts = np.array([[0.95, 0.02, 0.02, 0.01], [0.03, 0.9, 0.05, 0.02]])
+    reading = reader._reading(whole, parts, separate_requests=True)
+    assert (reading.intent, reading.secondary_intent, reading.fallback) == ("get_refund", "track_order", False)
+    # clauses at weak breaks ("and", a comma) may be halves of one request: the whole message's reading stands
+    reading = reader._reading(whole, parts, separate_requests=False)
+    assert (reading.intent, reading.secondary_intent) == ("track_refund", "get_refund")
+    # when the whole message names one of the requests, it stays the main one
+    whole = np.array([0.1, 0.8, 0.05, 0.05])
+    reading = reader._reading(whole, parts, separate_requests=True)
+    assert (reading.intent, reading.secondary_intent) == ("track_order", "get_refund")
