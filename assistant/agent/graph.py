@@ -21,6 +21,8 @@ from assistant.agent.state import DialogueState
 from assistant.agent.toolbox import Toolbox
 from recommender.ab import DEFAULT_VARIANTS
 
+SECOND_REQUEST_FAQ_POOL = 10  # entries searched for one written for the second question
+
 
 def _as_dict(reading: Any) -> dict[str, Any]:
     return reading.model_dump() if hasattr(reading, "model_dump") else dict(reading)
@@ -63,6 +65,13 @@ class DialogueNodes:
         if not best:
             return {"reply": replies.NO_FAQ, "handoff": True, "handoff_reason": "no_answer"}
         return {"reply": best[0].answer, "faq_ids": [best[0].faq_id]}
+
+    async def _faq_written_for(self, text: str, intent: str) -> DialogueState:
+        """The closest entry written for `intent` (a second question: the whole message is closer to the
+        first question's entry, which the first answer already gave)."""
+        hits = await asyncio.to_thread(self.t.faq.search, text, SECOND_REQUEST_FAQ_POOL, intent)
+        tagged = [h for h in hits if intent in h.intents]
+        return {"reply": tagged[0].answer, "faq_ids": [tagged[0].faq_id]} if tagged else {"handoff": True}
 
     async def track_order(self, state: DialogueState) -> DialogueState:
         customer = state.get("customer_id")
@@ -183,10 +192,14 @@ class DialogueNodes:
         if not second or state.get("handoff") or state["route"] == "confirm":
             return {}
         route = route_for(second, fallback=False, pending=None)
-        if route not in ("faq", "track_order") or route == state["route"]:
+        # two FAQ questions get two entries; a second order status would repeat the first
+        if route not in ("faq", "track_order") or (route == state["route"] and route != "faq"):
             return {}
-        extra = await getattr(self, route)({**state, "reading": {**state["reading"], "intent": second}})
-        if extra.get("handoff"):
+        if route == "faq":
+            extra = await self._faq_written_for(state["text"], second)
+        else:
+            extra = await self.track_order({**state, "reading": {**state["reading"], "intent": second}})
+        if extra.get("handoff") or set(extra.get("faq_ids", [])) & set(state.get("faq_ids", [])):
             return {}
         return {"reply": f"{state['reply']}\n\n{extra['reply']}",
                 "faq_ids": state.get("faq_ids", []) + extra.get("faq_ids", [])}
