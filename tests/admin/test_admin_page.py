@@ -28,6 +28,17 @@ PICK_IMPORT_FILE = f"""(() => {{
 REPLY_MS = 60_000
 
 
+def widget_answers(base_url: str, question: str, answer: str) -> list[dict]:
+    """Browser steps: open the shop page's widget, ask `question`, wait for a bubble with `answer`."""
+    return [
+        {"do": "goto", "url": base_url + "/"},
+        {"do": "click", "selector": ".sa-launcher"},
+        {"do": "fill", "selector": ".sa-input", "value": question},
+        {"do": "press", "selector": ".sa-input", "key": "Enter"},
+        {"do": "wait_text", "selector": ".sa-bubble", "text": answer, "timeout_ms": REPLY_MS},
+    ]
+
+
 async def answering_entry(server, text: str) -> int:
     chat = await ChatClient.open(server.ws_url, await start_session(server.url))
     try:
@@ -63,11 +74,7 @@ async def test_an_admin_edits_the_returns_policy_and_the_widget_answers_with_it(
         {"do": "click", "selector": '#tabs [data-tab="dashboard"]'},
         {"do": "wait", "selector": "#chart-hours svg"},
         {"do": "count", "selector": "#kpis .kpi", "as": "kpis"},
-        {"do": "goto", "url": admin_server.url + "/"},
-        {"do": "click", "selector": ".sa-launcher"},
-        {"do": "fill", "selector": ".sa-input", "value": RETURNS_QUESTION},
-        {"do": "press", "selector": ".sa-input", "key": "Enter"},
-        {"do": "wait_text", "selector": ".sa-bubble", "text": new_answer, "timeout_ms": REPLY_MS},
+        *widget_answers(admin_server.url, RETURNS_QUESTION, new_answer),
         # back in the admin page (still signed in): restore the original text from the entry's history
         {"do": "goto", "url": admin_server.url + "/admin/"},
         {"do": "wait", "selector": ".faq-row"},
@@ -75,11 +82,7 @@ async def test_an_admin_edits_the_returns_policy_and_the_widget_answers_with_it(
         {"do": "click", "selector": f'.faq-row[data-id="{faq_id}"]'},
         {"do": "click", "selector": '#faq-history .revision[data-to="before"] .restore'},
         {"do": "wait_text", "selector": "#faq-status", "text": "Restored"},
-        {"do": "goto", "url": admin_server.url + "/"},
-        {"do": "click", "selector": ".sa-launcher"},
-        {"do": "fill", "selector": ".sa-input", "value": RETURNS_QUESTION},
-        {"do": "press", "selector": ".sa-input", "key": "Enter"},
-        {"do": "wait_text", "selector": ".sa-bubble", "text": original, "timeout_ms": REPLY_MS},
+        *widget_answers(admin_server.url, RETURNS_QUESTION, original),
     ])
     assert result["ok"], result["error"]
     assert result["page_errors"] == []
