@@ -69,14 +69,17 @@ def load_intent_service(settings: Settings):
                          max_batch=settings.intent_max_batch)
 
 
-def load_recommender(settings: Settings):
+def load_recommender(settings: Settings, profiles=None):
+    """The saved recommender as served: item texts in fp32, the chat text through the query encoder."""
     if not settings.recs_model_path.exists():
         log.warning("no recommender model at %s; suggestions fall back to product search",
                     settings.recs_model_path)
         return None
     from recommender.service import Recommender
 
-    return Recommender.load(settings.recs_model_path, embed=get_embedder().encode)
+    embedder = get_embedder()
+    return Recommender.load(settings.recs_model_path, embed=embedder.encode, profiles=profiles,
+                            embed_query=embedder.encode_query)
 
 
 async def sync_faq_index(sessions: async_sessionmaker, faq: FaqIndex) -> None:
@@ -104,8 +107,8 @@ async def build_runtime(settings: Settings) -> Runtime:
     sessions = async_session_factory(engine)
     chroma = make_chroma_client(settings.resolved_chroma_path, settings.chroma_url)
     embedder = get_embedder()
-    if settings.query_encoder == "int8":
-        embedder.use_query_encoder(await asyncio.to_thread(ensure_query_encoder, settings.state_dir))
+    embedder.use_query_encoder(await asyncio.to_thread(ensure_query_encoder, settings.state_dir)
+                               if settings.query_encoder == "int8" else None)
     ef = MiniLMEmbeddingFunction(embedder)
     faq, products = FaqIndex(chroma, ef), ProductIndex(chroma, ef)
     await sync_faq_index(sessions, faq)

@@ -52,10 +52,11 @@ class Recommender:
 
     def __init__(self, scorer: ItemScorer, titles: list[str], categories: list[str], config: RecommenderConfig,
                  embed: EmbedFunction | None = None, profiles: ProfileStore | None = None,
-                 catalogue_name: str = "the shop") -> None:
+                 catalogue_name: str = "the shop", embed_query: EmbedFunction | None = None) -> None:
         self.config = config
         self.catalogue_name = catalogue_name
-        self._embed = embed
+        self._embed = embed  # item texts, in the space the catalogue's vectors were made in
+        self._embed_query = embed_query or embed  # the shopper's chat text (may be a faster copy)
         self._state = CatalogueState(scorer, list(titles), list(categories))
         self._write_lock = threading.Lock()
         self.profiles = profiles or ProfileStore(config.event_weights, config.profile_max_events)
@@ -85,7 +86,7 @@ class Recommender:
         """The same trained model and profiles with other serving options (e.g. diversity for a variant)."""
         state = self._state
         return Recommender(state.scorer, state.titles, state.categories, config, self._embed, self.profiles,
-                           self.catalogue_name)
+                           self.catalogue_name, self._embed_query)
 
     # persistence ----------------------------------------------------------------------------------
 
@@ -106,7 +107,7 @@ class Recommender:
 
     @classmethod
     def load(cls, path: Path, embed: EmbedFunction | None, profiles: ProfileStore | None = None,
-             config: RecommenderConfig | None = None) -> Recommender:
+             config: RecommenderConfig | None = None, embed_query: EmbedFunction | None = None) -> Recommender:
         with np.load(path, allow_pickle=False) as saved:
             arrays = {name: saved[name] for name in saved.files}
         meta = json.loads(str(arrays["meta"]))
@@ -121,7 +122,7 @@ class Recommender:
             popular_candidates=config.popular_candidates,
             lexical=_sparse_from(arrays, "lx", n) if meta.get("has_lexical") else None)
         return cls(scorer, arrays["titles"].tolist(), arrays["categories"].tolist(), config, embed, profiles,
-                   meta.get("catalogue_name", "the shop"))
+                   meta.get("catalogue_name", "the shop"), embed_query)
 
     # real time ------------------------------------------------------------------------------------
 
@@ -135,15 +136,15 @@ class Recommender:
             state = self._state
             if int(item_id) in state.scorer.index_of:
                 return
-            vector = self._embed_one(text)
+            vector = self._embed_one(self._embed, text)
             scorer = _scorer_with_item(state.scorer, int(item_id), vector, self.config.new_item_popularity)
             self._state = CatalogueState(scorer, [*state.titles, title or text[: self.config.title_chars]],
                                          [*state.categories, category])
 
-    def _embed_one(self, text: str) -> np.ndarray | None:
-        if self._embed is None or self._state.scorer.text is None:
+    def _embed_one(self, embed: EmbedFunction | None, text: str) -> np.ndarray | None:
+        if embed is None or self._state.scorer.text is None:
             return None
-        return np.asarray(self._embed([text]), dtype=np.float32)[0]
+        return np.asarray(embed([text]), dtype=np.float32)[0]
 
     # queries --------------------------------------------------------------------------------------
 
@@ -170,7 +171,7 @@ class Recommender:
         state = self._state
         scorer = state.scorer
         shopper = self._shopper_history(scorer, history, customer_id)
-        context = self._embed_one(context_text) if context_text else None
+        context = self._embed_one(self._embed_query, context_text) if context_text else None
         scored = scorer.score(shopper, context, self._context_weight(scorer))
         scores = _without_excluded(scorer, scored, exclude)
         chosen = self._rerank(state, scored.indices, scores, k)

@@ -26,6 +26,9 @@ class MiniLMEmbeddingFunction(EmbeddingFunction[Documents]):
     def __call__(self, input: Documents) -> Embeddings:  # noqa: A002 (Chroma's signature)
         return list(self._embedder.encode(list(input)))
 
+    def embed_query(self, input: Documents) -> Embeddings:  # noqa: A002 (Chroma's signature)
+        return list(self._embedder.encode_query(list(input)))
+
     @staticmethod
     def name() -> str:
         return "shopassist-minilm"

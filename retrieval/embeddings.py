@@ -37,35 +37,18 @@ class Embedder:
         # a chat turn embeds the same message for the FAQ search, the product search and the recommender
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._query_cache_size = query_cache_size
-        self._query_encoder = None  # an int8 copy for one-text queries (retrieval.query_encoder), when set
+        self._query_encoder = None  # an int8 copy for queries (retrieval.query_encoder), when set
 
     def use_query_encoder(self, encoder) -> None:
-        """Encode one-text queries with `encoder` (anything with `encode(texts) -> array`) from now on."""
-        self._query_encoder = encoder
+        """Encode queries with `encoder` (anything with `encode(texts) -> array`), or fp32 again with None."""
+        with self._lock:
+            self._query_encoder = encoder
+            self._queries.clear()  # vectors of the previous encoder
 
     def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        """Documents (FAQ entries, items): always the fp32 model, never cached."""
         if len(texts) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if len(texts) == 1 and self._query_cache_size:
-            return self._encode_query(texts[0])[None, :]
-        return self._encode_batch(texts, show_progress)
-
-    def _encode_query(self, text: str) -> np.ndarray:
-        with self._lock:
-            vector = self._queries.get(text)
-            if vector is not None:
-                self._queries.move_to_end(text)
-                return vector
-        encoder = self._query_encoder
-        vector = encoder.encode([text])[0] if encoder is not None else self._encode_batch([text], False)[0]
-        vector.flags.writeable = False  # shared by every caller of the cache
-        with self._lock:
-            self._queries[text] = vector
-            if len(self._queries) > self._query_cache_size:
-                self._queries.popitem(last=False)
-        return vector
-
-    def _encode_batch(self, texts: Sequence[str], show_progress: bool) -> np.ndarray:
         with self._lock:
             vecs = self._model.encode(
                 list(texts),
@@ -75,6 +58,28 @@ class Embedder:
                 show_progress_bar=show_progress,
             )
         return vecs.astype(np.float32)
+
+    def encode_query(self, texts: Sequence[str]) -> np.ndarray:
+        """Shoppers' messages searched against the documents: the query encoder when set, each text cached."""
+        if len(texts) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.vstack([self._query_vector(text) for text in texts])
+
+    def _query_vector(self, text: str) -> np.ndarray:
+        with self._lock:
+            vector = self._queries.get(text)
+            encoder = self._query_encoder
+            if vector is not None:
+                self._queries.move_to_end(text)
+                return vector
+        vector = encoder.encode([text])[0] if encoder is not None else self.encode([text])[0]
+        vector.flags.writeable = False  # shared by every caller of the cache
+        with self._lock:
+            if self._query_encoder is encoder and self._query_cache_size:
+                self._queries[text] = vector
+                if len(self._queries) > self._query_cache_size:
+                    self._queries.popitem(last=False)
+        return vector
 
     __call__ = encode
 

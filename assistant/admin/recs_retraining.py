@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from assistant.admin.retraining import _set, job_view
+from assistant.runtime import load_recommender
 from assistant.store.database import make_engine
 from assistant.store.models import Job
 from recommender.service import Recommender
@@ -42,7 +43,7 @@ def fit_and_save(settings, profiles) -> Recommender:
     finally:
         engine.dispose()
     fitted.save(settings.recs_model_path)
-    return Recommender.load(settings.recs_model_path, embed=get_embedder().encode, profiles=profiles)
+    return load_recommender(settings, profiles)
 
 
 async def _run(runtime, job_id: int) -> None:

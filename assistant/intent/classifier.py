@@ -116,7 +116,7 @@ class IntentClassifier:
         return list(best.items())
 
     def _secondary_intent(self, top_intent: str, clause_probs: np.ndarray) -> str | None:
-        """The most confident clause intent that differs from the top one and is a real request, if confident."""
+        """The first confident real-request intent of the message's parts that differs from the top one."""
         for intent, _ in self._confident_requests(clause_probs):
             if intent != top_intent:
                 return intent

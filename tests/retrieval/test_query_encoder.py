@@ -35,9 +35,11 @@ def test_int8_vectors_stay_close_to_fp32_and_rank_the_same_documents(encoder):
     assert ((wanted @ doc_vectors.T).argmax(1) == (got @ doc_vectors.T).argmax(1)).all()
 
 
-def test_the_embedder_routes_one_text_queries_to_the_query_encoder(encoder):
+def test_the_embedder_routes_queries_to_the_query_encoder_and_documents_to_fp32(encoder):
     embedder = Embedder(query_cache_size=4)
     embedder.use_query_encoder(encoder)
-    assert np.array_equal(embedder.encode(["where is my parcel"])[0], encoder.encode(["where is my parcel"])[0])
-    batch = embedder.encode(["where is my parcel", "hi"])  # batches (documents) stay on the fp32 model
-    assert not np.array_equal(batch[0], encoder.encode(["where is my parcel"])[0])
+    assert np.array_equal(embedder.encode_query(["where is my parcel"])[0], encoder.encode(["where is my parcel"])[0])
+    document = embedder.encode(["where is my parcel"])  # documents (even one alone) stay on the fp32 model
+    assert not np.array_equal(document[0], encoder.encode(["where is my parcel"])[0])
+    embedder.use_query_encoder(None)  # back to fp32: nothing cached from the int8 copy is served
+    assert np.allclose(embedder.encode_query(["where is my parcel"])[0], document[0], atol=1e-6)
