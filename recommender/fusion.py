@@ -30,7 +30,7 @@ class CandidateLists:
 
 
 def build_candidate_lists(scorer: ItemScorer, histories: list[History], targets: np.ndarray,
-                          per_feature: int, dense_max_items: int = 20_000) -> CandidateLists:
+                          per_feature: int, dense_max_items: int) -> CandidateLists:
     blocks, rows, flags = [], [], []
     for row, (history, target) in enumerate(zip(histories, targets.tolist(), strict=True)):
         items = _row_candidates(scorer, history, target, dense_max_items)
