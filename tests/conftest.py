@@ -7,7 +7,9 @@ integration tests exercise the real store, Chroma, models and websocket server, 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import shutil
 import socket
 import threading
 import time
@@ -75,8 +77,37 @@ def shop_state(tmp_path_factory) -> Path:
     from assistant.demo_shop import build_demo_shop
 
     state = tmp_path_factory.mktemp("state")
+    cache = os.environ.get("SHOPASSIST_TEST_STATE_CACHE")
+    cached = Path(cache) / _shop_state_key() if cache else None
+    if cached is not None and cached.is_dir():
+        shutil.copytree(cached, state, dirs_exist_ok=True)
+        return state
     build_demo_shop(shop_settings(state), quick_model=True)
+    if cached is not None:  # publish atomically: parallel runs may build the same key at once
+        partial = cached.with_name(f"{cached.name}.{os.getpid()}.partial")
+        shutil.copytree(state, partial)
+        with contextlib.suppress(OSError):
+            partial.rename(cached)
+        shutil.rmtree(partial, ignore_errors=True)
     return state
+
+
+# what the built test shop depends on: a change to any of these builds it anew
+_STATE_INPUTS = ("assistant/demo_shop.py", "assistant/demo_faq.py", "assistant/data", "assistant/intent",
+                 "assistant/store", "alembic/versions", "retrieval", "recommender", "tests/conftest.py")
+
+
+def _shop_state_key() -> str:
+    """A digest of the sources that build the test shop (an opt-in cache for local runs, not for CI)."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for name in _STATE_INPUTS:
+        top = root / name
+        for f in sorted([top] if top.is_file() else top.rglob("*")):
+            if f.is_file() and "__pycache__" not in f.parts:
+                digest.update(str(f.relative_to(root)).encode())
+                digest.update(f.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def shop_settings(state: Path, database_url: str | None = None, **overrides) -> Settings:
