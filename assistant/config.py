@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     product_top_k: int = 4
     recs_k: int = 4
     recs_diversity: float = 0.2
+    exclude_bought_days: int = Field(default=180, description="items bought in the last N days are not "
+                                     "suggested again (search and suggestions); 0 = off")
+
+    # dialogue across turns
+    dialogue_orders: int = Field(default=5, description="recent orders the bot considers and offers as quick replies")
 
     # handoff triggers and the agent console
     handoff_on_request: bool = Field(default=True, description="the contact_human_agent intent hands off "
@@ -68,6 +73,13 @@ class Settings(BaseSettings):
     handoff_after_fallbacks: int = Field(default=2, description="hand off on the Nth fallback in a row; 0 = never")
     handoff_after_complaints: int = Field(default=2, description="hand off on the Nth complaint; 1 = at once, "
                                           "0 = never (the bot answers every complaint from the FAQ)")
+    handoff_after_frustrated: int = Field(default=2, description="hand off on the Nth frustrated message of a "
+                                          "session (an angry one hands off at once); 0 = only angry ones")
+    frustration_frustrated_at: float = Field(default=0.5, description="mood score from which a message reads "
+                                             "as frustrated (lexicon + complaint belief, 0..1)")
+    frustration_angry_at: float = Field(default=0.85, description="mood score from which a message is angry "
+                                        "(handed over at once, first in the queue)")
+    frustration_complaint_weight: float = 0.5
     resolution_tags: tuple[str, ...] = ("resolved", "refunded", "replaced", "order_changed", "no_response",
                                         "duplicate", "spam", "other")
     agent_recent_orders: int = 5

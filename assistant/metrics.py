@@ -15,6 +15,7 @@ ANSWER_LATENCY = Histogram(
 REC_EXPOSURES = Counter("shopassist_rec_exposures_total", "Item cards shown", ["variant"])
 REC_EVENTS = Counter("shopassist_behaviour_events_total", "Behaviour events from the widget", ["kind"])
 BAD_FRAMES = Counter("shopassist_bad_frames_total", "Refused client frames", ["code"])
+FEEDBACK = Counter("shopassist_feedback_total", "Shopper votes on bot replies and conversation ratings", ["kind"])
 AGENT_ACTIONS = Counter("shopassist_agent_actions_total", "Agent console actions on sessions", ["action"])
 
 # dashboard figures over the admin window (stats_window_hours), recomputed from SQL when /metrics is scraped

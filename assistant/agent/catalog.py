@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from assistant.store.models import Item, Order, OrderLine
+from assistant.store.models import Item, Order, OrderLine, OrderStatus, utcnow
 
 
 @dataclass(frozen=True)
@@ -47,3 +48,16 @@ class Catalog:
                 .limit(n)
             )
             return list(reversed(list(rows)))
+
+    async def recently_bought(self, customer_id: str, days: int) -> set[int]:
+        """Items the customer ordered (and did not cancel) in the last `days` days: not suggested again."""
+        if days <= 0:
+            return set()
+        async with self._sessions() as db:
+            rows = await db.scalars(
+                select(OrderLine.item_id)
+                .join(Order, Order.id == OrderLine.order_id)
+                .where(Order.customer_id == customer_id, Order.status != OrderStatus.CANCELLED,
+                       Order.created_at >= utcnow() - timedelta(days=days))
+            )
+            return set(rows)

@@ -1,9 +1,14 @@
-"""The dialogue graph (LangGraph): classify the message, route by intent, compose the answer.
+"""The dialogue graph (LangGraph): classify the message, resolve follow-ups against the dialogue
+context, route, compose the answer.
 
-    classify -> {faq | track_order | cancel_order | confirm | products | recommend | smalltalk
-                 | out_of_scope | handoff} -> second_intent -> END
+    classify -> {faq | track_order | choose_order | cancel_order | change_address | change_item
+                 | start_return | track_refund | payment_issue | confirm | products | item_detail
+                 | refine_products | recommend | smalltalk | complaint | out_of_scope | handoff}
+             -> second_intent -> polish -> END
 
 Nodes are async functions of the state; blocking work (Chroma, the recommender) runs in threads.
+Order nodes live in order_nodes.py, product nodes in product_nodes.py; the follow-up table in
+followups.py and the intent table in routing.py decide the route.
 """
 
 from __future__ import annotations
@@ -14,11 +19,15 @@ from typing import Any
 from langgraph.graph import END, StateGraph
 
 from assistant.agent import replies
+from assistant.agent.dialogue import DialogueContext
+from assistant.agent.followups import ordinal_in, resolve_followup
+from assistant.agent.order_nodes import OrderDialogue
 from assistant.agent.order_tools import order_number_in
-from assistant.agent.product_query import parse_product_query
+from assistant.agent.product_nodes import ProductDialogue
 from assistant.agent.routing import ROUTES, route_for
 from assistant.agent.state import DialogueState
 from assistant.agent.toolbox import Toolbox
+from assistant.intent.frustration import policy_from_settings
 from recommender.ab import DEFAULT_VARIANTS
 
 SECOND_REQUEST_FAQ_POOL = 10  # entries searched for one written for the second question
@@ -28,7 +37,18 @@ def _as_dict(reading: Any) -> dict[str, Any]:
     return reading.model_dump() if hasattr(reading, "model_dump") else dict(reading)
 
 
-class DialogueNodes:
+def choose_route(text: str, reading: dict[str, Any], dialogue: dict[str, Any] | None, signed_in: bool,
+                 pending: dict[str, Any] | None) -> tuple[str, str | None]:
+    """(route, follow-up row name): a pending question first, then a follow-up on the context, then the intent."""
+    if pending:
+        return "confirm", None
+    followup = resolve_followup(text, DialogueContext.of(dialogue), signed_in)
+    if followup is not None and reading["intent"] != "contact_human_agent":
+        return followup.route, followup.name
+    return route_for(reading["intent"], fallback=reading.get("fallback", False), pending=None), None
+
+
+class DialogueNodes(OrderDialogue, ProductDialogue):
     """The graph's nodes, bound to a toolbox; each is testable alone with a hand-made state."""
 
     def __init__(self, tools: Toolbox) -> None:
@@ -48,10 +68,16 @@ class DialogueNodes:
     # ---- classify and route ----
     async def classify(self, state: DialogueState) -> DialogueState:
         reading = _as_dict(await self.t.intents.classify(state["text"]))
-        route = route_for(reading["intent"], fallback=reading.get("fallback", False),
-                          pending=state.get("pending"))
-        return {"reading": reading, "route": route, "faq_ids": [], "items": [], "handoff": False,
-                "handoff_reason": None, "next_pending": None}
+        route, followup = choose_route(state["text"], reading, state.get("dialogue"),
+                                       bool(state.get("customer_id")), state.get("pending"))
+        policy = policy_from_settings(self.t.settings)
+        mood = policy.read_mood(state["text"], reading)
+        handover = policy.hands_over(mood, state.get("frustration", 0))
+        if handover:
+            route = "handoff"  # strong or repeated frustration: a person, at once
+        return {"reading": reading, "route": route, "followup": followup,
+                "mood": {**mood.model_dump(), "handover": handover}, "faq_ids": [], "items": [],
+                "handoff": False, "handoff_reason": None, "next_pending": None, "options": [], "order": None}
 
     @staticmethod
     def pick_route(state: DialogueState) -> str:
@@ -73,93 +99,55 @@ class DialogueNodes:
         tagged = [h for h in hits if intent in h.intents]
         return {"reply": tagged[0].answer, "faq_ids": [tagged[0].faq_id]} if tagged else {"handoff": True}
 
-    async def track_order(self, state: DialogueState) -> DialogueState:
-        customer = state.get("customer_id")
-        if not customer:
-            return {"reply": replies.SIGN_IN}
-        orders = await self.t.orders.recent_orders(customer)
-        if not orders:
-            return {"reply": replies.NO_ORDERS}
-        asked = order_number_in(state["text"])
-        if asked is not None:
-            order = next((o for o in orders if o.order_id == asked), None) or await self.t.orders.order(
-                customer, asked)
-            if order is None:
-                listing = ", ".join(f"#{o.order_id}" for o in orders)
-                return {"reply": replies.UNKNOWN_ORDER.format(order_id=asked, orders=listing)}
-            return {"reply": _status_text(order)}
-        text = _status_text(orders[0])
-        others = [o for o in orders[1:] if o.status != "delivered"]
-        if others:
-            text += " You also have " + "; ".join(
-                f"#{o.order_id} ({o.status})" for o in others[:3]) + ". Ask me about one by its number."
-        return {"reply": text}
-
-    async def cancel_order(self, state: DialogueState) -> DialogueState:
-        customer = state.get("customer_id")
-        if not customer:
-            return {"reply": replies.SIGN_IN}
-        asked = order_number_in(state["text"])
-        orders = await self.t.orders.recent_orders(customer)
-        if asked is not None:
-            target = await self.t.orders.order(customer, asked)
-            if target is None:
-                listing = ", ".join(f"#{o.order_id}" for o in orders) or "none"
-                return {"reply": replies.UNKNOWN_ORDER.format(order_id=asked, orders=listing)}
-        else:
-            target = next((o for o in orders if o.status == "processing"), orders[0] if orders else None)
-        if target is None:
-            return {"reply": replies.NO_ORDERS}
-        if target.status != "processing":
-            return {"reply": replies.CANCEL_TOO_LATE.format(
-                order_id=target.order_id, status_sentence=replies.STATUS_SENTENCE.get(target.status, ""))}
-        return {"reply": replies.CANCEL_CONFIRM.format(order=target.describe()),
-                "next_pending": {"action": "cancel_order", "order_id": target.order_id}}
-
     async def confirm(self, state: DialogueState) -> DialogueState:
+        """The answer to the question the bot asked last turn (which order, a new address, yes or no)."""
         pending = state.get("pending") or {}
-        order_id = pending.get("order_id")
+        action = pending.get("action")
+        if action == "choose_order":
+            return await self._answer_choice(state, pending)
+        if action == "await_address":
+            return await self._answer_address(state, pending)
         answer = replies.yes_or_no(state["text"])
         if answer is None:
-            if state["reading"]["intent"] not in ("cancel_order",) and not state["reading"].get("fallback"):
-                # the shopper moved on: drop the question and answer the new message instead
-                state = {**state, "pending": None}
-                return await getattr(self, route_for(state["reading"]["intent"], fallback=False,
-                                                     pending=None))(state)
-            return {"reply": replies.CONFIRM_AGAIN.format(order_id=order_id), "next_pending": pending}
-        if not answer:
-            return {"reply": replies.CANCEL_KEPT.format(order_id=order_id)}
-        customer = state.get("customer_id") or ""
-        if await self.t.orders.cancel(customer, order_id):
-            return {"reply": replies.CANCELLED.format(order_id=order_id)}
-        now = await self.t.orders.order(customer, order_id)
-        return {"reply": replies.CANCEL_RACE.format(order_id=order_id, status=now.status if now else "?")}
+            if self._moved_on(state):
+                return await self._reroute(state)
+            return {"reply": replies.CONFIRM_AGAIN.format(order_id=pending.get("order_id")),
+                    "next_pending": pending, "options": replies.YES_NO}
+        return await self.confirm_or_refuse(state, pending, answer)
 
-    async def products(self, state: DialogueState) -> DialogueState:
-        q = parse_product_query(state["text"])
-        hits = await asyncio.to_thread(self.t.products.search, q.text, self.t.settings.product_top_k,
-                                       q.max_price, q.min_price)
-        if not hits:
-            return {"reply": replies.NO_PRODUCTS}
-        cards = [{"item_id": h.item_id, "title": h.title, "price": h.price, "score": round(h.score, 4),
-                  "reason": f"matches \"{q.text}\""} for h in hits]
-        return {"reply": replies.PRODUCTS_FOUND.format(query=q.text), "items": cards}
+    def _moved_on(self, state: DialogueState) -> bool:
+        """The shopper wrote a new, confident request instead of answering the question."""
+        reading = state["reading"]
+        return not reading.get("fallback") and reading["intent"] not in ("cancel_order", "change_order",
+                                                                          "change_shipping_address")
 
-    async def recommend(self, state: DialogueState) -> DialogueState:
-        rec = self._recommender_for(state.get("variant", "A"))
-        if rec is None:
-            return await self.products(state)
-        customer = state.get("customer_id")
-        history = await self.t.catalog.purchased_items(customer) if customer else []
-        profile = customer or state["session_id"]
-        recs = await asyncio.to_thread(rec.recommend, history, state["text"], self.t.settings.recs_k, (),
-                                       profile)
-        info = await self.t.catalog.items([r.item_id for r in recs])
-        cards = [{"item_id": r.item_id, "title": info[r.item_id].title, "price": info[r.item_id].price,
-                  "score": round(float(r.score), 4), "reason": r.reason} for r in recs if r.item_id in info]
-        if not cards:
-            return await self.products(state)
-        return {"reply": replies.RECOMMENDED, "items": cards}
+    async def _reroute(self, state: DialogueState) -> DialogueState:
+        """Drop the question and answer the new message instead."""
+        route, followup = choose_route(state["text"], state["reading"], state.get("dialogue"),
+                                       bool(state.get("customer_id")), None)
+        if route == "confirm":
+            route = "faq"
+        return await getattr(self, route)({**state, "pending": None, "followup": followup, "route": route})
+
+    async def _answer_choice(self, state: DialogueState, pending: dict[str, Any]) -> DialogueState:
+        if order_number_in(state["text"]) is not None or ordinal_in(state["text"]) is not None:
+            return await self.choose_order(state)
+        if self._moved_on(state):
+            return await self._reroute(state)
+        ctx = DialogueContext.of(state.get("dialogue"))
+        orders = [await self.t.orders.order(state.get("customer_id") or "", i) for i in ctx.offered_orders]
+        return self.ask_which(state, [o for o in orders if o], pending.get("then", "track_order"))
+
+    async def _answer_address(self, state: DialogueState, pending: dict[str, Any]) -> DialogueState:
+        text = state["text"].strip()
+        if not any(ch.isdigit() for ch in text) or len(text) < 6:
+            if self._moved_on(state):
+                return await self._reroute(state)
+            return {"reply": replies.ASK_ADDRESS.format(order_id=pending["order_id"]), "next_pending": pending}
+        ctx = DialogueContext.of(state.get("dialogue"))
+        ctx.order_id = pending["order_id"]
+        address = text.removeprefix("to ").strip(" .")
+        return await self.change_address({**state, "dialogue": ctx.stored(), "pending": {"address": address}})
 
     async def smalltalk(self, state: DialogueState) -> DialogueState:
         return {"reply": replies.SMALLTALK[state["reading"]["intent"]]}
@@ -178,6 +166,8 @@ class DialogueNodes:
         return await self.faq(state)
 
     async def handoff(self, state: DialogueState) -> DialogueState:
+        if (state.get("mood") or {}).get("handover"):
+            return {"reply": replies.HANDOFF_FRUSTRATED, "handoff": True, "handoff_reason": "frustration"}
         explicit = state["reading"]["intent"] == "contact_human_agent"
         if explicit and not self.t.settings.handoff_on_request:
             return await self.faq(state)
@@ -199,7 +189,8 @@ class DialogueNodes:
             extra = await self._faq_written_for(state["text"], second)
         else:
             extra = await self.track_order({**state, "reading": {**state["reading"], "intent": second}})
-        if extra.get("handoff") or set(extra.get("faq_ids", [])) & set(state.get("faq_ids", [])):
+        repeated = set(extra.get("faq_ids", [])) & set(state.get("faq_ids", []))
+        if extra.get("handoff") or extra.get("next_pending") or repeated:
             return {}
         return {"reply": f"{state['reply']}\n\n{extra['reply']}",
                 "faq_ids": state.get("faq_ids", []) + extra.get("faq_ids", [])}
@@ -212,11 +203,6 @@ class DialogueNodes:
                   f"Message: {state['text']}\nAnswer: {state['reply']}")
         out = await self.t.llm.ainvoke(prompt)
         return {"reply": str(out.content).strip() or state["reply"]}
-
-
-def _status_text(order) -> str:
-    sentence = replies.STATUS_SENTENCE.get(order.status, f"is {order.status}")
-    return f"Your {order.describe()} {sentence} (last update {order.updated})."
 
 
 def build_dialogue_graph(tools: Toolbox):

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-ORDER_ROUTES = {"track_order": "track_order", "cancel_order": "cancel_order"}
+ORDER_ROUTES = {
+    "track_order": "track_order",
+    "cancel_order": "cancel_order",
+    "change_shipping_address": "change_address",
+    "set_up_shipping_address": "change_address",
+    "change_order": "change_item",
+    "get_refund": "start_return",
+    "track_refund": "track_refund",
+    "payment_issue": "payment_issue",
+}
 SMALLTALK = {"greeting", "thanks", "goodbye"}
 PRODUCT_SEARCH = "product_search"
 RECOMMENDATION = "recommendation"
@@ -10,8 +19,9 @@ HUMAN = "contact_human_agent"
 OUT_OF_SCOPE = "out_of_scope"
 COMPLAINT = "complaint"
 
-ROUTES = ("faq", "track_order", "cancel_order", "confirm", "products", "recommend", "smalltalk",
-          "complaint", "handoff", "out_of_scope")
+ROUTES = ("faq", "track_order", "choose_order", "cancel_order", "change_address", "change_item", "start_return",
+          "track_refund", "payment_issue", "confirm", "products", "item_detail", "refine_products", "recommend",
+          "smalltalk", "complaint", "handoff", "out_of_scope")
 
 
 def route_for(intent: str, *, fallback: bool, pending: dict | None) -> str:

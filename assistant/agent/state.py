@@ -13,10 +13,14 @@ class DialogueState(TypedDict, total=False):
     pending: dict[str, Any] | None  # a question the bot asked last turn (e.g. confirm a cancellation)
     fallback_streak: int
     complaints: int  # complaints the bot already answered in this session
+    frustration: int  # frustrated shopper messages so far in this session
     variant: str  # the session's recommendation A/B variant
+    dialogue: dict[str, Any] | None  # DialogueContext as stored: order in focus, items shown, topic
     # classify
     reading: dict[str, Any]  # IntentReading as a dict
     route: str
+    mood: dict[str, Any]  # the frustration signal: {score, label, handover}
+    followup: str | None  # the follow-up row (followups.py) that chose the route, if any
     # output
     reply: str
     faq_ids: list[int]
@@ -24,3 +28,5 @@ class DialogueState(TypedDict, total=False):
     handoff: bool
     handoff_reason: str | None
     next_pending: dict[str, Any] | None
+    options: list[dict[str, str]]  # quick replies: {"label", "value"}; the widget sends `value` as a message
+    order: dict[str, Any] | None  # the order card (status timeline) of the order the reply is about

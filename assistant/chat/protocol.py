@@ -45,8 +45,24 @@ class LeaveMessageFrame(BaseModel):
     contact: str = Field(default="", max_length=200)
 
 
+class FeedbackFrame(BaseModel):
+    """Thumbs up (helpful) or down on one bot reply, named by its seq; a second vote replaces the first."""
+
+    type: Literal["feedback"]
+    seq: int = Field(ge=1)
+    helpful: bool
+
+
+class RatingFrame(BaseModel):
+    """The shopper's 1-5 stars for the conversation (offered when it closes)."""
+
+    type: Literal["rating"]
+    stars: int = Field(ge=1, le=5)
+
+
 ClientFrame = Annotated[
-    MessageFrame | EventFrame | ResumeFrame | TypingFrame | HandoffRequestFrame | LeaveMessageFrame,
+    MessageFrame | EventFrame | ResumeFrame | TypingFrame | HandoffRequestFrame | LeaveMessageFrame
+    | FeedbackFrame | RatingFrame,
     Field(discriminator="type"),
 ]
 client_frame_adapter: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
@@ -98,6 +114,28 @@ class ItemCard(BaseModel):
     price: float
     score: float
     reason: str
+    stock: int | None = None  # units available now (None: not known to this reply)
+    available: bool | None = None  # False: out of stock, listed last and marked
+
+
+class QuickReply(BaseModel):
+    """A button under a reply; pressing it sends `value` as an ordinary message."""
+
+    label: str
+    value: str
+
+
+class OrderCard(BaseModel):
+    """An order as a card: its lines, shipping address, status timeline and return requests."""
+
+    order_id: int
+    status: str
+    placed: str
+    total: float
+    address: str = ""
+    lines: list[dict[str, Any]] = Field(default_factory=list)  # {item_id, title, quantity, price}
+    timeline: list[dict[str, Any]] = Field(default_factory=list)  # {status, at, note}, oldest first
+    returns: list[dict[str, Any]] = Field(default_factory=list)  # {number, kind, status, opened}
 
 
 class AckFrame(BaseModel):
@@ -119,6 +157,8 @@ class ReplyFrame(BaseModel):
     handoff: bool = False
     faq_ids: list[int] = Field(default_factory=list)
     items: list[ItemCard] = Field(default_factory=list)
+    options: list[QuickReply] = Field(default_factory=list)
+    order: OrderCard | None = None
     # the bot's full reading (alternatives, secondary intent, route) for the agent console
     reading: dict[str, Any] | None = None
     client_msg_id: str | None = None

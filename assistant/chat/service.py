@@ -19,7 +19,9 @@ from assistant.agent.catalog import Catalog
 from assistant.agent.toolbox import Swappable
 from assistant.chat.bus import AGENTS_CHANNEL, MessageBus, session_channel
 from assistant.chat.conversations import ConversationStore
-from assistant.chat.protocol import AckFrame, ErrorFrame, ReplyFrame, StatusFrame, TypingNotice
+from assistant.chat.errors import FrameRefused
+from assistant.chat.feedback import FeedbackStore
+from assistant.chat.protocol import AckFrame, ReplyFrame, StatusFrame, TypingNotice
 from assistant.store.models import (
     Agent,
     Author,
@@ -34,14 +36,6 @@ from assistant.store.models import (
 log = logging.getLogger(__name__)
 
 
-class FrameRefused(Exception):
-    """A client frame that is refused with an error frame (the connection stays usable)."""
-
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.frame = ErrorFrame(code=code, detail=detail)
-
-
 def reply_frame(msg: Message) -> dict[str, Any]:
     """A stored message as the frame the shopper sees (the same on first send and on resume)."""
     payload = dict(msg.payload or {})
@@ -50,6 +44,14 @@ def reply_frame(msg: Message) -> dict[str, Any]:
         payload.setdefault("author_name", "You")
         payload["client_msg_id"] = msg.client_msg_id
     return ReplyFrame.model_validate(payload).model_dump()
+
+
+def _next_dialogue(state: dict[str, Any]) -> dict[str, Any] | None:
+    """The dialogue context after this turn: what the nodes set, with the answered topic."""
+    context = dict(state.get("dialogue") or {})
+    if not state["reading"].get("fallback"):
+        context["topic"] = state["reading"]["intent"]
+    return context or None
 
 
 class ChatService:
@@ -65,6 +67,7 @@ class ChatService:
         self._max_chars = max_chars
         # callable returning how many agents are connected (the agent console registers itself)
         self._agents_online = agents_online or (lambda: 0)
+        self.feedback = FeedbackStore(sessions)
 
     # ---- shopper message ----
     async def accept_message(self, chat: ChatSession, text: str, client_msg_id: str) -> tuple[AckFrame, bool]:
@@ -93,7 +96,7 @@ class ChatService:
         state = await self.graph.ainvoke({
             "session_id": session_id, "customer_id": chat.customer_id, "text": text,
             "pending": chat.pending, "fallback_streak": chat.fallback_streak,
-            "variant": chat.variant, "complaints": chat.complaints,
+            "variant": chat.variant, "complaints": chat.complaints, "dialogue": chat.dialogue,
         })
         await self._store_reply(chat, state)
         metrics.ANSWER_LATENCY.observe(time.perf_counter() - started)
@@ -107,12 +110,15 @@ class ChatService:
             "intent": reading["intent"], "confidence": round(float(reading["confidence"]), 4),
             "handoff": bool(state.get("handoff")), "faq_ids": state.get("faq_ids", []),
             "items": state.get("items", []), "author_name": "Assistant",
-            "reading": {**reading, "route": state["route"], "faq_ids": state.get("faq_ids", []),
+            "options": state.get("options") or [], "order": state.get("order"),
+            "reading": {**reading, "route": state["route"], "followup": state.get("followup"),
+                        "faq_ids": state.get("faq_ids", []),
                         "items": [i["item_id"] for i in state.get("items", [])]},
         }
         missed = state["route"] == "out_of_scope" or bool(reading.get("fallback"))
         stored = await self.store.append(chat.id, Author.BOT, state["reply"], payload=payload, session_values={
             "pending": state.get("next_pending"),
+            "dialogue": _next_dialogue(state),
             "fallback_streak": (chat.fallback_streak + 1) if missed else 0,
             "complaints": chat.complaints + (1 if state["route"] == "complaint" else 0),
         })

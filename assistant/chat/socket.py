@@ -17,9 +17,11 @@ from assistant.chat.bus import session_channel
 from assistant.chat.protocol import (
     ErrorFrame,
     EventFrame,
+    FeedbackFrame,
     HandoffRequestFrame,
     LeaveMessageFrame,
     MessageFrame,
+    RatingFrame,
     ResumeFrame,
     TypingFrame,
     TypingNotice,
@@ -147,3 +149,7 @@ async def _handle(frame, sender: FrameSender, chat_service: ChatService, session
             await chat_service.request_handoff(chat)
         case LeaveMessageFrame():
             await sender.send(await chat_service.leave_message(chat, frame.text, frame.contact))
+        case FeedbackFrame():
+            await sender.send(await chat_service.feedback.record_vote(chat, frame.seq, frame.helpful))
+        case RatingFrame():
+            await sender.send(await chat_service.feedback.record_rating(chat, frame.stars))

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -84,6 +85,7 @@ class Order(Base):
     status: Mapped[str] = mapped_column(String(20), default=OrderStatus.PROCESSING)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    shipping_address: Mapped[str] = mapped_column(Text, default="", server_default="")
     lines: Mapped[list[OrderLine]] = relationship(back_populates="order", cascade="all, delete-orphan")
     history: Mapped[list[OrderStatusChange]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderStatusChange.at"
@@ -141,6 +143,13 @@ class ChatSession(Base):
     complaints: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # a question the bot asked and waits on (e.g. "cancel order 12? yes/no")
     pending: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # what the conversation is about (assistant/agent/dialogue.py): order in focus, items shown, topic
+    dialogue: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # the queue serves higher priority first (a frustrated shopper), then the longest wait
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    mood: Mapped[str | None] = mapped_column(String(20))  # the last shopper message's mood
+    frustration: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # frustrated messages
+    rating: Mapped[int | None] = mapped_column(Integer)  # the shopper's 1-5 stars at the close
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -237,3 +246,70 @@ class Job(Base):
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column()
+
+
+class OrderAction(Base):
+    """A confirmed change to an order (cancel, address, item, return), with who and when.
+
+    `key` is unique: the same confirmation applied twice (a retry, a second worker) writes once."""
+
+    __tablename__ = "order_actions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    customer_id: Mapped[str] = mapped_column(String(64))
+    session_id: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReturnStatus(enum.StrEnum):
+    REQUESTED = "requested"
+    RECEIVED = "received"
+    REFUNDED = "refunded"
+    REJECTED = "rejected"
+
+
+class ReturnRequest(Base):
+    """A return or refund request with its own number and status."""
+
+    __tablename__ = "return_requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    customer_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # "return" or "refund"
+    status: Mapped[str] = mapped_column(String(20), default=ReturnStatus.REQUESTED)
+    reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MessageFeedback(Base):
+    """A shopper's thumbs up or down on one bot reply (the last vote counts)."""
+
+    __tablename__ = "message_feedback"
+    __table_args__ = (UniqueConstraint("session_id", "seq", name="uq_feedback_session_seq"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("chat_sessions.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    helpful: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FaqSuggestion(Base):
+    """A shopper question the bot handed over and the agent's answer, offered to admins as an FAQ entry."""
+
+    __tablename__ = "faq_suggestions"
+    __table_args__ = (UniqueConstraint("session_id", "question", name="uq_suggestion_session_question"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(64))
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    intent: Mapped[str | None] = mapped_column(String(64))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    faq_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column()

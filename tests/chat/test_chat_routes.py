@@ -19,12 +19,14 @@ def db(live_server):
 
 
 def customer_with_latest(db, status: str) -> tuple[str, Order]:
-    """A demo customer whose newest order has `status` (and was not touched by another test)."""
+    """A demo customer whose newest order has `status` and is their only open one (so the bot need not
+    ask which order), and was not touched by another test."""
     for customer in db.scalars(select(Customer).order_by(Customer.id)):
-        latest = db.scalars(select(Order).where(Order.customer_id == customer.id)
-                            .order_by(Order.created_at.desc(), Order.id.desc())).first()
-        if latest is not None and latest.status == status:
-            return customer.id, latest
+        orders = list(db.scalars(select(Order).where(Order.customer_id == customer.id)
+                                 .order_by(Order.created_at.desc(), Order.id.desc()).limit(5)))
+        open_orders = [o for o in orders if o.status in (OrderStatus.PROCESSING, OrderStatus.SHIPPED)]
+        if orders and orders[0].status == status and len(open_orders) <= 1:
+            return customer.id, orders[0]
     raise AssertionError(f"no demo customer with a latest {status} order")
 
 

@@ -22,6 +22,11 @@ from assistant.agent.routing import route_for
     ("out_of_scope", True, None, "out_of_scope"),
     ("track_order", True, None, "handoff"),  # not confident: a person takes over
     ("greeting", False, {"action": "cancel_order", "order_id": 1}, "confirm"),
+    ("change_shipping_address", False, None, "change_address"),
+    ("change_order", False, None, "change_item"),
+    ("get_refund", False, None, "start_return"),
+    ("track_refund", False, None, "track_refund"),
+    ("payment_issue", False, None, "payment_issue"),
 ])
 def test_route_for_intent(intent, fallback, pending, route):
     assert route_for(intent, fallback=fallback, pending=pending) == route

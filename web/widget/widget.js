@@ -242,10 +242,91 @@
       bubble,
     ]);
     if (Array.isArray(frame.items) && frame.items.length) node.append(cardsNode(frame.items));
+    if (frame.order && typeof frame.order === 'object') node.append(orderNode(frame.order));
+    if (Array.isArray(frame.options) && frame.options.length) node.append(optionsNode(frame.options));
+    if (author === 'bot' && frame.seq !== undefined && frame.seq !== null) meta.append(feedbackNode(frame.seq));
     node.append(meta);
     if (frame.seq !== undefined && frame.seq !== null) node.dataset.seq = String(frame.seq);
     if (frame.client_msg_id) node.dataset.clientMsgId = frame.client_msg_id;
     return node;
+  }
+
+  /** Quick replies: each button sends its value as an ordinary message, then the row is spent. */
+  function optionsNode(options) {
+    const row = el('div', { className: 'sa-options', role: 'group', 'aria-label': 'Quick replies' });
+    for (const option of options) {
+      row.append(el('button', {
+        type: 'button', className: 'sa-option', text: String(option.label || option.value || ''),
+        onclick: () => {
+          if (send(String(option.value || option.label || ''))) {
+            for (const b of row.querySelectorAll('button')) b.disabled = true;
+          }
+        },
+      }));
+    }
+    return row;
+  }
+
+  /** An order card: number, status, lines, address, and the status timeline (oldest first). */
+  function orderNode(order) {
+    const lines = el('ul', { className: 'sa-order-lines' });
+    for (const line of order.lines || []) {
+      lines.append(el('li', { text: `${line.quantity || 1} × ${line.title} — ${formatPrice(line.price)}` }));
+    }
+    const timeline = el('ol', { className: 'sa-timeline', 'aria-label': 'Order status timeline' });
+    for (const step of order.timeline || []) {
+      timeline.append(el('li', { className: `sa-step sa-step-${step.status}`, dataset: { status: step.status } }, [
+        el('span', { className: 'sa-step-status', text: step.status }),
+        el('span', { className: 'sa-step-at', text: formatTime(step.at) }),
+        step.note ? el('span', { className: 'sa-step-note', text: step.note }) : null,
+      ]));
+    }
+    const returns = (order.returns || []).map((r) => el('p', {
+      className: 'sa-order-return', text: `${r.kind} ${r.number}: ${r.status}`,
+    }));
+    return el('article', { className: 'sa-order', dataset: { orderId: String(order.order_id), status: order.status } }, [
+      el('h3', { className: 'sa-order-title', text: `Order #${order.order_id}` }),
+      el('span', { className: `sa-order-status sa-status-${order.status}`, text: order.status }),
+      el('div', { className: 'sa-order-meta', text: `placed ${order.placed} · ${formatPrice(order.total)}` }),
+      order.address ? el('div', { className: 'sa-order-address', text: `ships to ${order.address}` }) : null,
+      lines, timeline, ...returns,
+    ]);
+  }
+
+  /** Thumbs up / down on one bot reply (a `feedback` frame with the reply's seq; the last vote counts). */
+  function feedbackNode(seq) {
+    const wrap = el('span', { className: 'sa-feedback', role: 'group', 'aria-label': 'Was this helpful?' });
+    const vote = (helpful) => {
+      sendFrame({ type: 'feedback', seq: Number(seq), helpful });
+      up.setAttribute('aria-pressed', String(helpful));
+      down.setAttribute('aria-pressed', String(!helpful));
+    };
+    const up = el('button', { type: 'button', className: 'sa-thumb-up', text: '👍', 'aria-label': 'Helpful',
+      'aria-pressed': 'false', onclick: () => vote(true) });
+    const down = el('button', { type: 'button', className: 'sa-thumb-down', text: '👎',
+      'aria-label': 'Not helpful', 'aria-pressed': 'false', onclick: () => vote(false) });
+    wrap.append(up, down);
+    return wrap;
+  }
+
+  /** 1-5 stars when the conversation closes (a `rating` frame). */
+  function ratingNode() {
+    const wrap = el('div', { className: 'sa-rating', role: 'group', 'aria-label': 'Rate this conversation' });
+    for (let stars = 1; stars <= 5; stars += 1) {
+      wrap.append(el('button', {
+        type: 'button', className: 'sa-star', text: '★', 'aria-label': `${stars} star${stars > 1 ? 's' : ''}`,
+        dataset: { stars: String(stars) },
+        onclick: () => {
+          sendFrame({ type: 'rating', stars });
+          for (const b of wrap.querySelectorAll('button')) {
+            b.classList.toggle('sa-star-on', Number(b.dataset.stars) <= stars);
+            b.disabled = true;
+          }
+          wrap.append(el('span', { className: 'sa-rating-thanks', text: 'Thank you for your rating!' }));
+        },
+      }));
+    }
+    return wrap;
   }
 
   function cardsNode(items) {
@@ -281,6 +362,9 @@
       el('div', { className: 'sa-card-body' }, [
         el('h3', { className: 'sa-card-title', text: title, title }),
         el('div', { className: 'sa-card-price', text: formatPrice(item.price) }),
+        item.available === false
+          ? el('div', { className: 'sa-card-stock sa-out', text: 'Out of stock' })
+          : (item.available === true ? el('div', { className: 'sa-card-stock sa-in', text: 'In stock' }) : null),
         item.reason ? el('p', { className: 'sa-card-reason', text: item.reason }) : null,
         el('div', { className: 'sa-card-actions' }, [viewButton, addButton, added]),
       ]),
@@ -457,7 +541,8 @@
         type: 'button', className: 'sa-link', text: 'Start a new conversation',
         onclick: () => { restart(state.session && state.session.customer_id); },
       });
-      addNotice('This conversation has been closed. Thank you!', again, 'closed');
+      const after = el('div', {}, [ratingNode(), again]);
+      addNotice('This conversation has been closed. Thank you! How did we do?', after, 'closed');
     }
   }
 

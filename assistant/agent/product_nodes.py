@@ -1,0 +1,129 @@
+"""The product side of the dialogue: search, suggestions, and follow-ups on the items last shown
+("the second one", "how much is it?", "a cheaper one", "in blue"). Out-of-stock items come last,
+marked; items the shopper bought recently are not suggested again."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+from assistant.agent import replies
+from assistant.agent.catalog import ItemInfo
+from assistant.agent.dialogue import DialogueContext, ShownItem
+from assistant.agent.followups import COLOURS, colour_in, pick_by_ordinal
+from assistant.agent.product_query import parse_product_query
+from assistant.agent.state import DialogueState
+
+SEARCH_POOL = 3  # search k x this, so out-of-stock and recently bought items can be dropped
+
+
+def context_of(state: DialogueState) -> DialogueContext:
+    return DialogueContext.of(state.get("dialogue"))
+
+
+def card(item: ItemInfo, score: float, reason: str) -> dict[str, Any]:
+    return {"item_id": item.item_id, "title": item.title, "price": item.price, "score": round(score, 4),
+            "reason": reason, "stock": item.stock, "available": item.stock > 0}
+
+
+def in_stock_first(cards: list[dict[str, Any]], k: int) -> list[dict[str, Any]]:
+    """Available items first (their order kept), the others after them, marked; k at most."""
+    return sorted(cards, key=lambda c: not c["available"])[:k]
+
+
+class ProductDialogue:
+    t: Any
+
+    async def _excluded(self, state: DialogueState) -> set[int]:
+        customer = state.get("customer_id")
+        if not customer:
+            return set()
+        return await self.t.catalog.recently_bought(customer, self.t.settings.exclude_bought_days)
+
+    async def _search(self, state: DialogueState, query: str, max_price: float | None,
+                      min_price: float | None, reason: str) -> list[dict[str, Any]]:
+        k = self.t.settings.product_top_k
+        hits = await asyncio.to_thread(self.t.products.search, query, k * SEARCH_POOL, max_price, min_price)
+        info = await self.t.catalog.items([h.item_id for h in hits])  # the store's stock, not the index's
+        skip = await self._excluded(state)
+        cards = [card(info[h.item_id], h.score, reason) for h in hits if h.item_id in info and h.item_id not in skip]
+        return in_stock_first(cards, k)
+
+    def _shown(self, state: DialogueState, cards: list[dict[str, Any]], query: str | None) -> dict[str, Any]:
+        ctx = context_of(state)
+        ctx.items = [ShownItem(item_id=c["item_id"], title=c["title"], price=c["price"], stock=c.get("stock"))
+                     for c in cards]
+        ctx.item_id, ctx.query = None, query
+        return ctx.stored()
+
+    async def products(self, state: DialogueState) -> DialogueState:
+        q = parse_product_query(state["text"])
+        cards = await self._search(state, q.text, q.max_price, q.min_price, f"matches \"{q.text}\"")
+        if not cards:
+            return {"reply": replies.NO_PRODUCTS}
+        return {"reply": replies.PRODUCTS_FOUND.format(query=q.text), "items": cards,
+                "dialogue": self._shown(state, cards, q.text)}
+
+    async def recommend(self, state: DialogueState) -> DialogueState:
+        rec = self._recommender_for(state.get("variant", "A"))
+        if rec is None:
+            return await self.products(state)
+        customer = state.get("customer_id")
+        history = await self.t.catalog.purchased_items(customer) if customer else []
+        skip = await self._excluded(state)
+        k = self.t.settings.recs_k
+        recs = await asyncio.to_thread(rec.recommend, history, state["text"], k * SEARCH_POOL, tuple(skip),
+                                       customer or state["session_id"])
+        info = await self.t.catalog.items([r.item_id for r in recs])
+        # a suggestion the shopper cannot buy now is no suggestion: out-of-stock items are left out
+        cards = [card(info[r.item_id], float(r.score), r.reason) for r in recs
+                 if r.item_id in info and info[r.item_id].stock > 0][:k]
+        if not cards:
+            return await self.products(state)
+        return {"reply": replies.RECOMMENDED, "items": cards, "dialogue": self._shown(state, cards, None)}
+
+    async def item_detail(self, state: DialogueState) -> DialogueState:
+        """"the second one", "how much is it?": one of the items last shown, with price and stock."""
+        ctx = context_of(state)
+        shown = pick_by_ordinal(state["text"], ctx.items) or ctx.focus_item()
+        if shown is None:
+            options = [{"label": i.title[:40], "value": f"the {_ORDINAL_WORDS[n]} one"}
+                       for n, i in enumerate(ctx.items[:len(_ORDINAL_WORDS)])]
+            return {"reply": replies.WHICH_ITEM, "options": options}
+        info = (await self.t.catalog.items([shown.item_id])).get(shown.item_id)
+        if info is None:
+            return {"reply": replies.NO_PRODUCTS}
+        availability = replies.IN_STOCK.format(stock=info.stock) if info.stock > 0 else replies.OUT_OF_STOCK
+        ctx.item_id = info.item_id
+        return {"reply": replies.ITEM_DETAIL.format(title=info.title, price=info.price, availability=availability),
+                "items": [card(info, 1.0, "the one you asked about")], "dialogue": ctx.stored()}
+
+    async def refine_products(self, state: DialogueState) -> DialogueState:
+        """"a cheaper one", "in blue": the last search again, narrowed."""
+        ctx = context_of(state)
+        base = ctx.query or (ctx.focus_item() or ctx.items[0]).title
+        query, max_price, limit = base, None, ""
+        colour = colour_in(state["text"])
+        if colour:
+            query = f"{colour} {_without_colours(base)}".strip()
+        if re.search(r"cheaper|less expensive|lower price|budget", state["text"], re.I):
+            focus = ctx.focus_item()
+            ceiling = focus.price if focus else min(i.price for i in ctx.items)
+            max_price = round(ceiling - 0.01, 2)
+            limit = f" under ${ceiling:.2f}"
+        shown = {i.item_id for i in ctx.items} if max_price is None else set()
+        cards = [c for c in await self._search(state, query, max_price, None, f"matches \"{query}\"")
+                 if c["item_id"] not in shown] or []
+        if not cards:
+            return {"reply": replies.NO_CHEAPER.format(query=query) if max_price else replies.NO_PRODUCTS}
+        return {"reply": replies.REFINED.format(query=query, limit=limit), "items": cards,
+                "dialogue": self._shown(state, cards, query)}
+
+
+_ORDINAL_WORDS = ("first", "second", "third", "fourth", "fifth")
+_COLOUR_WORDS = re.compile(r"\b(?:" + "|".join(COLOURS) + r")\b", re.I)
+
+
+def _without_colours(text: str) -> str:
+    return " ".join(_COLOUR_WORDS.sub(" ", text).split())

@@ -1,0 +1,199 @@
+"""Dialogue across turns and confirmed order actions, through a real websocket against the running app.
+
+Before this change every turn was answered on its own: "when will it arrive?" after an order answer,
+"the second one" after a product list and "cancel it" were new requests, a shopper with several open
+orders always got the latest, and address, return and item requests got FAQ text with nothing done.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from assistant.agent.order_tools import OrderTools
+from assistant.store.database import async_session_factory, make_async_engine, make_engine, session_factory
+from assistant.store.models import ChatSession, Customer, Item, Order, OrderAction, OrderLine, ReturnRequest
+from tests.chat.client import ChatClient, start_session
+
+_used: set[str] = set()
+
+
+@pytest.fixture(scope="module")
+def db(sqlite_server):
+    engine = make_engine(sqlite_server.settings.resolved_database_url)
+    with session_factory(engine)() as s:
+        yield s
+    engine.dispose()
+
+
+def customer_where(db, test, label: str) -> tuple[str, list[Order]]:
+    """A demo customer (not used by another test here) whose orders, newest first, pass `test`."""
+    for customer in db.scalars(select(Customer.id).order_by(Customer.id)):
+        if customer in _used:
+            continue
+        orders = list(db.scalars(select(Order).where(Order.customer_id == customer)
+                                 .order_by(Order.created_at.desc(), Order.id.desc()).limit(5)))
+        if test(orders):
+            _used.add(customer)
+            return customer, orders
+    pytest.skip(f"no demo customer with {label}")
+
+
+def open_orders(orders: list[Order]) -> list[Order]:
+    return [o for o in orders if o.status in ("processing", "shipped")]
+
+
+async def open_chat(server, customer_id: str | None = None) -> ChatClient:
+    return await ChatClient.open(server.ws_url, await start_session(server.url, customer_id))
+
+
+async def test_several_open_orders_are_offered_as_quick_replies_and_followups_use_the_choice(sqlite_server, db):
+    customer, orders = customer_where(db, lambda os: len(open_orders(os)) >= 2, "two open orders")
+    second = open_orders(orders)[1]
+    chat = await open_chat(sqlite_server, customer)
+    _, asked = await chat.say("where is my order?")
+    values = [o["value"] for o in asked["options"]]
+    assert len(values) >= 2 and f"order #{second.id}" in values, asked
+    _, status = await chat.say(f"order #{second.id}")  # what the quick-reply button sends
+    assert f"#{second.id}" in status["text"] and status["order"]["order_id"] == second.id
+    assert [step["status"] for step in status["order"]["timeline"]][0] == "processing"
+    _, eta = await chat.say("when will it arrive?")
+    assert eta["reading"]["followup"] == "when_arrive"
+    assert f"#{second.id}" in eta["text"] and ("arrive by" in eta["text"] or "delivered on" in eta["text"])
+    _, other = await chat.say("what about my other order?")
+    assert other["reading"]["followup"] == "other_order"
+    assert other["options"] or other["order"]["order_id"] != second.id
+    db.expire_all()
+    assert db.get(ChatSession, chat.session["session_id"]).dialogue is not None
+    await chat.close()
+
+
+async def test_an_order_number_in_the_text_picks_the_order_without_asking(sqlite_server, db):
+    customer, orders = customer_where(db, lambda os: len(open_orders(os)) >= 2, "two open orders")
+    target = open_orders(orders)[-1]
+    chat = await open_chat(sqlite_server, customer)
+    _, reply = await chat.say(f"where is order #{target.id}?")
+    assert not reply["options"] and reply["order"]["order_id"] == target.id
+    await chat.close()
+
+
+async def test_cancel_it_cancels_the_order_in_focus_after_a_yes(sqlite_server, db):
+    customer, orders = customer_where(db, lambda os: bool(os) and os[0].status == "processing"
+                                      and len(open_orders(os)) == 1, "one processing order")
+    order = orders[0]
+    chat = await open_chat(sqlite_server, customer)
+    await chat.say("where is my order?")
+    _, question = await chat.say("cancel it")
+    assert f"#{order.id}" in question["text"] and {o["value"] for o in question["options"]} == {"yes", "no"}
+    _, done = await chat.say("yes")
+    assert "cancelled" in done["text"] and done["order"]["status"] == "cancelled"
+    db.expire_all()
+    assert db.get(Order, order.id).status == "cancelled"
+    actions = list(db.scalars(select(OrderAction).where(OrderAction.order_id == order.id)))
+    assert [(a.action, a.actor) for a in actions] == [("cancel_order", f"shopper:{customer}")]
+    await chat.close()
+
+
+async def test_products_followups_pick_price_and_narrow_the_last_search(sqlite_server):
+    chat = await open_chat(sqlite_server)
+    _, found = await chat.say("show me pens")
+    assert len(found["items"]) >= 2, found
+    second = found["items"][1]
+    _, detail = await chat.say("how much is the second one?")
+    assert detail["reading"]["route"] == "item_detail"
+    assert second["title"] in detail["text"] and f"{second['price']:.2f}" in detail["text"]
+    assert detail["items"][0]["item_id"] == second["item_id"] and "available" in detail["items"][0]
+    _, cheaper = await chat.say("a cheaper one")
+    assert cheaper["reading"]["route"] == "refine_products"
+    assert cheaper["items"] and all(c["price"] < second["price"] for c in cheaper["items"])
+    _, blue = await chat.say("in blue")
+    assert blue["reading"]["route"] == "refine_products" and "blue" in blue["text"]
+    await chat.close()
+
+
+async def test_search_lists_available_items_first_and_marks_the_others(sqlite_server):
+    chat = await open_chat(sqlite_server)
+    _, found = await chat.say("do you have a stapler?")
+    flags = [c["available"] for c in found["items"]]
+    assert flags == sorted(flags, reverse=True), found["items"]  # no in-stock card after an out-of-stock one
+    assert all(c["stock"] is not None for c in found["items"])
+    await chat.close()
+
+
+async def test_new_address_is_asked_confirmed_written_and_recorded(sqlite_server, db):
+    customer, orders = customer_where(db, lambda os: len([o for o in os if o.status == "processing"]) == 1,
+                                      "one processing order")
+    order = next(o for o in orders if o.status == "processing")
+    chat = await open_chat(sqlite_server, customer)
+    _, asked = await chat.say("I need to change my shipping address")
+    assert f"#{order.id}" in asked["text"] and "address" in asked["text"]
+    _, question = await chat.say("12 Elm Street, Springfield 4021")
+    assert "12 Elm Street" in question["text"] and question["options"]
+    db.expire_all()
+    assert db.get(Order, order.id).shipping_address == ""  # nothing written before the yes
+    _, done = await chat.say("yes")
+    assert done["order"]["address"] == "12 Elm Street, Springfield 4021"
+    db.expire_all()
+    assert db.get(Order, order.id).shipping_address == "12 Elm Street, Springfield 4021"
+    assert db.scalar(select(func.count()).select_from(OrderAction).where(OrderAction.order_id == order.id)) == 1
+    await chat.close()
+
+
+async def test_a_return_gets_its_own_number_which_track_refund_reads(sqlite_server, db):
+    customer, orders = customer_where(db, lambda os: bool(os) and os[0].status == "delivered", "a delivered order")
+    order = orders[0]
+    chat = await open_chat(sqlite_server, customer)
+    _, question = await chat.say(f"I want to return order #{order.id}")
+    assert "return request" in question["text"], question
+    _, done = await chat.say("yes")
+    request = db.scalars(select(ReturnRequest).where(ReturnRequest.order_id == order.id)).one()
+    assert f"R-{request.id}" in done["text"] and done["order"]["returns"][0]["number"] == f"R-{request.id}"
+    _, status = await chat.say("where is my refund?")
+    assert f"R-{request.id}" in status["text"] and "requested" in status["text"]
+    await chat.close()
+
+
+async def test_removing_an_item_before_shipment_and_changing_a_shipped_order_hands_over(sqlite_server, db):
+    def two_line_processing(os):
+        return bool(os) and os[0].status == "processing" and len(os[0].lines) >= 2
+    customer, orders = customer_where(db, two_line_processing, "a processing order with two items")
+    order = orders[0]
+    line = order.lines[0]
+    title = db.get(Item, line.item_id).title
+    chat = await open_chat(sqlite_server, customer)
+    _, question = await chat.say(f"remove {title[:40]} from order #{order.id}")
+    assert "remove" in question["text"].lower() and question["options"], question
+    _, done = await chat.say("yes")
+    assert "removed" in done["text"]
+    db.expire_all()
+    assert db.get(OrderLine, line.id) is None
+    await chat.close()
+
+    customer, orders = customer_where(db, lambda os: bool(os) and os[0].status == "shipped", "a shipped order")
+    chat = await open_chat(sqlite_server, customer)
+    _, reply = await chat.say(f"remove the first item from order #{orders[0].id}")
+    assert reply["handoff"] is True
+    db.expire_all()
+    assert "order #" in db.get(ChatSession, chat.session["session_id"]).handoff_reason
+    await chat.close()
+
+
+async def test_a_payment_problem_hands_over_with_the_order_attached(sqlite_server, db):
+    customer, orders = customer_where(db, bool, "an order")
+    chat = await open_chat(sqlite_server, customer)
+    _, reply = await chat.say(f"my payment for order #{orders[0].id} failed but I was charged")
+    assert reply["handoff"] is True and reply["order"]["order_id"] == orders[0].id, reply
+    await chat.close()
+
+
+async def test_the_same_confirmation_applied_twice_writes_once(sqlite_server, db):
+    """A retried "yes" (a second worker re-running the turn) finds the first write by its key."""
+    customer, orders = customer_where(db, lambda os: bool(os) and os[0].status == "processing", "a processing order")
+    engine = make_async_engine(sqlite_server.settings.resolved_database_url)
+    tools = OrderTools(async_session_factory(engine))
+    args = {"address": "1 Same Road 99"}
+    first = await tools.apply("change_address", customer, orders[0].id, args, "key-twice", "s")
+    again = await tools.apply("change_address", customer, orders[0].id, args, "key-twice", "s")
+    await engine.dispose()
+    assert first.done and not first.repeated and again.done and again.repeated
+    assert db.scalar(select(func.count()).select_from(OrderAction).where(OrderAction.key == "key-twice")) == 1

@@ -1,0 +1,50 @@
+"""The follow-up table: which short messages resolve against the dialogue context, and only with it."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.agent.dialogue import DialogueContext
+from assistant.agent.followups import pick_by_ordinal, resolve_followup
+
+WITH_ORDER = DialogueContext(order_id=12)
+WITH_ITEMS = DialogueContext(items=[{"item_id": 1, "title": "Blue pen", "price": 3.0},
+                                    {"item_id": 2, "title": "Red pen", "price": 2.0}])
+EMPTY = DialogueContext()
+
+
+@pytest.mark.parametrize(("text", "ctx", "signed_in", "route"), [
+    ("when will it arrive?", WITH_ORDER, True, "track_order"),
+    ("cancel it", WITH_ORDER, True, "cancel_order"),
+    ("what about my other order?", WITH_ORDER, True, "choose_order"),
+    ("the second one", WITH_ITEMS, False, "item_detail"),
+    ("how much is it?", WITH_ITEMS, False, "item_detail"),
+    ("a cheaper one", WITH_ITEMS, False, "refine_products"),
+    ("in blue", WITH_ITEMS, False, "refine_products"),
+    ("change my shipping address to 5 Elm St", EMPTY, True, "change_address"),
+    ("where is my refund?", EMPTY, True, "track_refund"),
+])
+def test_followups_resolve_against_the_context(text, ctx, signed_in, route):
+    row = resolve_followup(text, ctx, signed_in)
+    assert row is not None and row.route == route
+
+
+@pytest.mark.parametrize(("text", "ctx", "signed_in"), [
+    ("when will it arrive?", EMPTY, True),  # no order in focus: the intent decides
+    ("the second one", EMPTY, False),
+    ("a cheaper one", WITH_ORDER, True),
+    ("what is the shipping cost?", WITH_ITEMS, False),
+    ("where is my refund?", EMPTY, False),  # anonymous: the FAQ answers
+])
+def test_without_its_context_a_message_is_a_new_request(text, ctx, signed_in):
+    assert resolve_followup(text, ctx, signed_in) is None
+
+
+def test_ordinals_pick_from_a_list():
+    assert pick_by_ordinal("the second one", ["a", "b", "c"]) == "b"
+    assert pick_by_ordinal("the last one", ["a", "b", "c"]) == "c"
+    assert pick_by_ordinal("the fifth one", ["a"]) is None
+
+
+def test_an_unreadable_stored_context_starts_fresh():
+    assert DialogueContext.of({"items": "nonsense"}) == DialogueContext()
