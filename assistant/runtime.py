@@ -18,6 +18,7 @@ from assistant.chat.bus import MessageBus, make_bus
 from assistant.chat.conversations import ConversationStore
 from assistant.chat.service import ChatService
 from assistant.config import Settings
+from assistant.intent.frustration import policy_from_settings
 from assistant.store.database import async_session_factory, make_async_engine, upgrade_schema
 from assistant.store.models import FaqEntry
 from retrieval.chroma_store import MiniLMEmbeddingFunction, make_chroma_client
@@ -131,6 +132,7 @@ async def build_runtime(settings: Settings) -> Runtime:
         store=ConversationStore(sessions), bus=bus, graph=build_dialogue_graph(toolbox), catalog=catalog,
         sessions=sessions, recommender=recommender, max_chars=settings.max_message_chars,
         agents_online=lambda: sum(1 for n in runtime.agents_online.values() if n > 0),
+        frustration=policy_from_settings(settings),
     )
     return runtime
 

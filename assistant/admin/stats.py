@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from assistant import metrics
+from assistant.admin.feedback_stats import feedback_figures
 from assistant.store.models import Author, BehaviourEvent, ChatSession, Message, RecExposure, SessionState, utcnow
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ async def dashboard_stats(sessions: async_sessionmaker, window_hours: int, revie
             if active else []
         exposures = (await db.execute(select(RecExposure.session_id, RecExposure.item_id, RecExposure.at)
                                       .where(RecExposure.at >= since))).all()
+        feedback = await feedback_figures(db, since, window_hours, messages)
         clicks = (await db.execute(select(BehaviourEvent.session_id, BehaviourEvent.item_id, BehaviourEvent.at)
                                    .where(BehaviourEvent.at >= since, BehaviourEvent.session_id.is_not(None),
                                           BehaviourEvent.kind.in_(CARD_CLICK_KINDS)))).all()
@@ -71,6 +73,7 @@ async def dashboard_stats(sessions: async_sessionmaker, window_hours: int, revie
         "recommendations": _click_through(exposures, clicks),
         "review_count": len(review),
         "review": review[:review_limit],
+        **feedback,
     }
 
 

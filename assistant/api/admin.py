@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from assistant.api import admin_faq, admin_items, admin_ops
+from assistant.api import admin_faq, admin_items, admin_learning, admin_ops
 from assistant.api.deps import current_admin
 
 router = APIRouter(prefix="/api/admin", dependencies=[Depends(current_admin)])
 router.include_router(admin_faq.router)
 router.include_router(admin_items.router)
 router.include_router(admin_ops.router)
+router.include_router(admin_learning.router)

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -134,9 +134,13 @@ class ConversationStore:
             chat = await db.get(ChatSession, session_id)
             if chat is None or chat.state != SessionState.WAITING:
                 return None
+            # the queue serves priority first, then the longest wait (as Assignments.waiting lists it)
+            mine = chat.priority or 0
             ahead = await db.scalar(
                 select(func.count()).where(
-                    ChatSession.state == SessionState.WAITING, ChatSession.waiting_since < chat.waiting_since
+                    ChatSession.state == SessionState.WAITING,
+                    or_(ChatSession.priority > mine,
+                        and_(ChatSession.priority == mine, ChatSession.waiting_since < chat.waiting_since)),
                 )
             )
             return int(ahead or 0) + 1

@@ -22,6 +22,7 @@ from assistant.chat.conversations import ConversationStore
 from assistant.chat.errors import FrameRefused
 from assistant.chat.feedback import FeedbackStore
 from assistant.chat.protocol import AckFrame, ReplyFrame, StatusFrame, TypingNotice
+from assistant.intent.frustration import FrustrationPolicy, Mood
 from assistant.store.models import (
     Agent,
     Author,
@@ -46,6 +47,15 @@ def reply_frame(msg: Message) -> dict[str, Any]:
     return ReplyFrame.model_validate(payload).model_dump()
 
 
+def mood_values(chat: ChatSession, mood: dict[str, Any] | None) -> dict[str, Any]:
+    """The session columns a message's mood changes: the last mood, the count, the queue priority."""
+    if not mood:
+        return {}
+    upset = mood["label"] != "calm"
+    return {"mood": mood["label"], "frustration": chat.frustration + (1 if upset else 0),
+            "priority": max(chat.priority or 0, FrustrationPolicy.priority(Mood(**mood)))}
+
+
 def _next_dialogue(state: dict[str, Any]) -> dict[str, Any] | None:
     """The dialogue context after this turn: what the nodes set, with the answered topic."""
     context = dict(state.get("dialogue") or {})
@@ -57,7 +67,7 @@ def _next_dialogue(state: dict[str, Any]) -> dict[str, Any] | None:
 class ChatService:
     def __init__(self, *, store: ConversationStore, bus: MessageBus, graph: Any, catalog: Catalog,
                  sessions: async_sessionmaker, recommender: Swappable, max_chars: int,
-                 agents_online: Any = None) -> None:
+                 agents_online: Any = None, frustration: FrustrationPolicy | None = None) -> None:
         self.store = store
         self.bus = bus
         self.graph = graph
@@ -68,6 +78,7 @@ class ChatService:
         # callable returning how many agents are connected (the agent console registers itself)
         self._agents_online = agents_online or (lambda: 0)
         self.feedback = FeedbackStore(sessions)
+        self._frustration = frustration or FrustrationPolicy()
 
     # ---- shopper message ----
     async def accept_message(self, chat: ChatSession, text: str, client_msg_id: str) -> tuple[AckFrame, bool]:
@@ -78,7 +89,11 @@ class ChatService:
             raise FrameRefused("empty", "text is empty")
         if chat.state == SessionState.CLOSED:
             raise FrameRefused("closed", "this conversation is closed; start a new one")
-        stored = await self.store.append(chat.id, Author.SHOPPER, text, client_msg_id=client_msg_id)
+        # with a person, the bot does not classify: the mood is the lexicon's alone (it still raises priority)
+        mood = None if chat.state == SessionState.BOT else self._frustration.read_mood(text).model_dump()
+        stored = await self.store.append(chat.id, Author.SHOPPER, text, client_msg_id=client_msg_id,
+                                         payload={"mood": mood} if mood else None,
+                                         session_values=mood_values(chat, mood) or None)
         if stored.created:
             metrics.MESSAGES.labels("shopper").inc()
             await self.bus.publish(session_channel(chat.id), reply_frame(stored.message))
@@ -97,6 +112,7 @@ class ChatService:
             "session_id": session_id, "customer_id": chat.customer_id, "text": text,
             "pending": chat.pending, "fallback_streak": chat.fallback_streak,
             "variant": chat.variant, "complaints": chat.complaints, "dialogue": chat.dialogue,
+            "frustration": chat.frustration,
         })
         await self._store_reply(chat, state)
         metrics.ANSWER_LATENCY.observe(time.perf_counter() - started)
@@ -112,6 +128,7 @@ class ChatService:
             "items": state.get("items", []), "author_name": "Assistant",
             "options": state.get("options") or [], "order": state.get("order"),
             "reading": {**reading, "route": state["route"], "followup": state.get("followup"),
+                        "mood": state.get("mood"),
                         "faq_ids": state.get("faq_ids", []),
                         "items": [i["item_id"] for i in state.get("items", [])]},
         }
@@ -121,6 +138,7 @@ class ChatService:
             "dialogue": _next_dialogue(state),
             "fallback_streak": (chat.fallback_streak + 1) if missed else 0,
             "complaints": chat.complaints + (1 if state["route"] == "complaint" else 0),
+            **mood_values(chat, state.get("mood")),
         })
         metrics.MESSAGES.labels("bot").inc()
         await self.bus.publish(session_channel(chat.id), reply_frame(stored.message))

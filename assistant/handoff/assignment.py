@@ -35,6 +35,8 @@ class QueueEntry:
     last_author: str | None
     last_text: str | None
     last_at: datetime | None
+    priority: int = 0
+    mood: str | None = None
 
 
 class Assignments:
@@ -42,7 +44,7 @@ class Assignments:
         self._sessions = sessions
 
     async def waiting(self) -> list[QueueEntry]:
-        """Sessions waiting for a person, oldest first."""
+        """Sessions waiting for a person: the most urgent (a frustrated shopper) first, then the longest wait."""
         return await self._entries(ChatSession.state == SessionState.WAITING)
 
     async def held_by(self, agent_id: int) -> list[QueueEntry]:
@@ -97,7 +99,7 @@ class Assignments:
             .outerjoin(Customer, Customer.id == ChatSession.customer_id)
             .outerjoin(Message, and_(Message.session_id == ChatSession.id, Message.seq == ChatSession.last_seq))
             .where(condition)
-            .order_by(ChatSession.waiting_since.asc(), ChatSession.updated_at.asc())
+            .order_by(ChatSession.priority.desc(), ChatSession.waiting_since.asc(), ChatSession.updated_at.asc())
         )
         async with self._sessions() as db:
             rows = (await db.execute(query)).all()
@@ -110,5 +112,5 @@ def _entry(chat: ChatSession, name, author, text, at, now: datetime) -> QueueEnt
         session_id=chat.id, customer_id=chat.customer_id, customer_name=name, state=chat.state,
         agent_id=chat.agent_id, handoff_reason=chat.handoff_reason, waiting_since=since,
         wait_s=round((now - since).total_seconds(), 1) if since else 0.0,
-        last_author=author, last_text=text, last_at=at,
+        last_author=author, last_text=text, last_at=at, priority=chat.priority or 0, mood=chat.mood,
     )

@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from assistant import metrics
+from assistant.admin.faq_service import FaqService
+from assistant.admin.faq_suggestions import FaqSuggestions
 from assistant.chat.bus import AGENTS_CHANNEL, session_channel
 from assistant.chat.protocol import AckFrame, StatusFrame, TypingNotice
 from assistant.chat.service import FrameRefused, reply_frame
@@ -26,6 +28,7 @@ class AgentDesk:
         self.rt = rt
         self.assignments = Assignments(rt.sessions)
         self.store = rt.chat.store
+        self.suggestions = FaqSuggestions(rt.sessions, FaqService(rt.sessions, rt.faq, rt.settings))
 
     # ---- changes of hands ----
     async def claim(self, session_id: str, agent: AgentClaims) -> Outcome:
@@ -67,6 +70,7 @@ class AgentDesk:
         if stored.created:
             metrics.MESSAGES.labels("agent").inc()
             await self._publish_stored(session_id, stored.seq)
+            await self.suggestions.offer(session_id, agent.agent_id, stored.seq)
         return AckFrame(client_msg_id=client_msg_id, seq=stored.seq)
 
     async def send_card(self, session_id: str, agent: AgentClaims, item_id: int) -> dict[str, Any]:

@@ -13,7 +13,15 @@ from sqlalchemy import select
 from assistant.chat.protocol import ItemCard
 from assistant.handoff.assignment import QueueEntry
 from assistant.runtime import Runtime
-from assistant.store.models import Agent, Author, ChatSession, Customer, LabelledFeedback, Message
+from assistant.store.models import (
+    Agent,
+    Author,
+    ChatSession,
+    Customer,
+    LabelledFeedback,
+    Message,
+    MessageFeedback,
+)
 
 
 class QueueItem(BaseModel):
@@ -26,6 +34,8 @@ class QueueItem(BaseModel):
     waiting_since: datetime | None
     wait_s: float = Field(description="seconds since the session entered the queue")
     last_message: dict[str, Any] | None = Field(description="{author, text, at} of the newest message")
+    priority: int = Field(default=0, description="2 angry, 1 frustrated, 0 calm: the queue serves it first")
+    mood: str | None = Field(default=None, description="the last shopper message's mood: calm, frustrated, angry")
 
 
 class Reading(BaseModel):
@@ -39,6 +49,8 @@ class Reading(BaseModel):
     faq_ids: list[int] = Field(default_factory=list)
     items: list[ItemCard] = Field(default_factory=list)
     reply_seq: int
+    followup: str | None = None
+    mood: dict[str, Any] | None = None
 
 
 class TranscriptMessage(BaseModel):
@@ -49,8 +61,11 @@ class TranscriptMessage(BaseModel):
     text: str
     at: datetime
     items: list[ItemCard] = Field(default_factory=list)
+    order: dict[str, Any] | None = None
     reading: Reading | None = None
+    mood: dict[str, Any] | None = None
     corrected_intent: str | None = None
+    helpful: bool | None = None  # the shopper's vote on this bot reply
 
 
 class SessionInfo(BaseModel):
@@ -63,6 +78,10 @@ class SessionInfo(BaseModel):
     handoff_reason: str | None
     waiting_since: datetime | None
     resolution: str | None
+    priority: int = 0
+    mood: str | None = None
+    rating: int | None = None
+    order_id: int | None = Field(default=None, description="the order the conversation is about")
 
 
 class Transcript(BaseModel):
@@ -77,6 +96,7 @@ class OrderView(BaseModel):
     updated: str
     titles: list[str]
     total: float
+    card: dict[str, Any] | None = Field(default=None, description="lines, address, status timeline, returns")
 
 
 class ShopperContext(BaseModel):
@@ -96,7 +116,7 @@ def queue_item(entry: QueueEntry) -> QueueItem:
     return QueueItem(session_id=entry.session_id, customer_id=entry.customer_id,
                      customer_name=entry.customer_name, state=entry.state, agent_id=entry.agent_id,
                      handoff_reason=entry.handoff_reason, waiting_since=entry.waiting_since,
-                     wait_s=entry.wait_s, last_message=last)
+                     wait_s=entry.wait_s, last_message=last, priority=entry.priority, mood=entry.mood)
 
 
 # ---------- transcript ----------
@@ -108,7 +128,12 @@ async def load_transcript(rt: Runtime, chat: ChatSession) -> Transcript:
                                          .order_by(Message.seq)))
         corrections = await _corrections(db, [m.id for m in messages if m.author == Author.SHOPPER])
         info = await _session_info(db, chat)
-    return Transcript(session=info, messages=with_readings(messages, corrections))
+        votes = dict((await db.execute(select(MessageFeedback.seq, MessageFeedback.helpful)
+                                       .where(MessageFeedback.session_id == chat.id))).tuples().all())
+    views = with_readings(messages, corrections)
+    for view in views:
+        view.helpful = votes.get(view.seq)
+    return Transcript(session=info, messages=views)
 
 
 def with_readings(messages: list[Message], corrections: dict[int, str]) -> list[TranscriptMessage]:
@@ -119,6 +144,7 @@ def with_readings(messages: list[Message], corrections: dict[int, str]) -> list[
         if msg.author == Author.SHOPPER:
             view.reading = _reading_after(messages, i)
             view.corrected_intent = corrections.get(msg.id)
+            view.mood = (view.reading.mood if view.reading else None) or (msg.payload or {}).get("mood")
         out.append(view)
     return out
 
@@ -128,7 +154,7 @@ def _message_view(msg: Message) -> TranscriptMessage:
     default_name = {"shopper": "Shopper", "bot": "Assistant", "system": "Shop"}.get(msg.author, "Agent")
     return TranscriptMessage(message_id=msg.id, seq=msg.seq, author=msg.author,
                              author_name=payload.get("author_name") or default_name, text=msg.text,
-                             at=msg.created_at, items=payload.get("items") or [])
+                             at=msg.created_at, items=payload.get("items") or [], order=payload.get("order"))
 
 
 def _reading_after(messages: list[Message], index: int) -> Reading | None:
@@ -146,7 +172,8 @@ def _reading(seq: int, payload: dict[str, Any]) -> Reading:
     return Reading(intent=payload.get("intent"), confidence=payload.get("confidence"),
                    alternatives=list(inner.get("alternatives") or [])[:3], fallback=bool(inner.get("fallback")),
                    route=inner.get("route"), faq_ids=payload.get("faq_ids") or [],
-                   items=payload.get("items") or [], reply_seq=seq)
+                   items=payload.get("items") or [], reply_seq=seq, followup=inner.get("followup"),
+                   mood=inner.get("mood"))
 
 
 async def _corrections(db, message_ids: list[int]) -> dict[int, str]:
@@ -164,7 +191,8 @@ async def _session_info(db, chat: ChatSession) -> SessionInfo:
     return SessionInfo(session_id=chat.id, state=chat.state, customer_id=chat.customer_id,
                        customer_name=customer.name if customer else None, agent_id=chat.agent_id,
                        agent_name=agent.name if agent else None, handoff_reason=chat.handoff_reason,
-                       waiting_since=chat.waiting_since, resolution=chat.resolution)
+                       waiting_since=chat.waiting_since, resolution=chat.resolution, priority=chat.priority or 0,
+                       mood=chat.mood, rating=chat.rating, order_id=(chat.dialogue or {}).get("order_id"))
 
 
 # ---------- the shopper ----------
@@ -179,7 +207,7 @@ async def shopper_context(rt: Runtime, chat: ChatSession) -> ShopperContext:
         customer_name = customer.name if customer else None
         recent = await rt.toolbox.orders.recent_orders(chat.customer_id, rt.settings.agent_recent_orders)
         orders = [OrderView(order_id=o.order_id, status=o.status, placed=o.placed, updated=o.updated,
-                            titles=o.titles, total=round(o.total, 2)) for o in recent]
+                            titles=o.titles, total=round(o.total, 2), card=o.card()) for o in recent]
     return ShopperContext(customer_id=chat.customer_id, customer_name=customer_name, orders=orders,
                           suggestions=await suggestions_for(rt, chat))
 

@@ -121,8 +121,9 @@
     for (const button of document.querySelectorAll('#tabs [role=tab]')) {
       button.setAttribute('aria-selected', String(button.dataset.tab === name));
     }
-    for (const tab of ['faq', 'import', 'dashboard']) $(`tab-${tab}`).hidden = tab !== name;
+    for (const tab of ['faq', 'import', 'dashboard', 'learning']) $(`tab-${tab}`).hidden = tab !== name;
     if (name === 'dashboard') loadStats();
+    if (name === 'learning') loadLearning();
   }
 
   // ---- FAQ list ----
@@ -379,6 +380,22 @@
     $('chart-intents').replaceChildren(barChart(Object.entries(stats.intents).map(([label, value]) => ({
       label, value, color: COLORS.shopper, text: String(value),
     }))));
+    $('chart-mood').replaceChildren(barChart((stats.mood_per_hour || [])
+      .filter((h) => h.frustrated || h.angry)
+      .map((h) => ({ label: when(h.hour), value: h.frustrated + h.angry, color: COLORS.handoff,
+        text: `${h.frustrated} frustrated, ${h.angry} angry` }))));
+    const helpful = stats.helpfulness || { per_intent: {}, per_faq: {} };
+    const helpfulRows = (table, prefix) => Object.entries(table).map(([label, v]) => ({
+      label: `${prefix}${label}`, value: v.helpful, color: v.helpful >= 0.5 ? COLORS.contained : COLORS.handoff,
+      text: `${pct(v.helpful)} (${v.up}👍 ${v.down}👎)`,
+    }));
+    $('chart-helpful-intents').replaceChildren(barChart(helpfulRows(helpful.per_intent, ''), 1));
+    $('chart-helpful-faq').replaceChildren(barChart(helpfulRows(helpful.per_faq, 'FAQ #'), 1));
+    const ratings = stats.ratings || { counts: {} };
+    $('chart-ratings').replaceChildren(barChart([1, 2, 3, 4, 5].map((n) => ({
+      label: `${n} star${n > 1 ? 's' : ''}`, value: ratings.counts[n] || 0, color: COLORS.agent,
+      text: String(ratings.counts[n] || 0),
+    }))));
     $('review-rows').replaceChildren(...stats.review.map((turn) => el('tr', {}, [
       el('td', { className: 'muted', text: when(turn.at) }),
       el('td', { text: turn.question || '' }),
@@ -387,6 +404,52 @@
       el('td', { text: turn.confidence === null || turn.confidence === undefined ? '' : turn.confidence.toFixed(2) }),
       el('td', { text: turn.route || '' }),
     ])));
+  }
+
+  // ---- learning: suggested entries and unhelpful ones ----
+  async function loadLearning() {
+    const [suggested, unhelpful] = await Promise.all([
+      api('GET', `${API}/faq-suggestions`), api('GET', `${API}/faq-unhelpful`)]);
+    $('suggestions').replaceChildren(...(suggested.length ? suggested.map(suggestionNode)
+      : [el('li', { className: 'muted', text: 'No suggestions waiting.' })]));
+    $('unhelpful-rows').replaceChildren(...unhelpful.map((e) => el('tr', { dataset: { faqId: String(e.faq_id) } }, [
+      el('td', { text: String(e.faq_id) }),
+      el('td', { text: e.question }),
+      el('td', { text: String(e.down) }),
+      el('td', { text: String(e.up) }),
+      el('td', {}, [el('button', { type: 'button', className: 'small', text: 'Edit',
+        onclick: () => { showTab('faq'); openEntry(e.faq_id); } })]),
+    ])));
+  }
+
+  function suggestionNode(s) {
+    const question = el('textarea', { rows: '2', 'aria-label': 'Question' });
+    question.value = s.question;
+    const answer = el('textarea', { rows: '4', 'aria-label': 'Answer' });
+    answer.value = s.answer;
+    const status = el('span', { className: 'status', role: 'status' });
+    const decide = async (path, body) => {
+      try {
+        await api('POST', `${API}/faq-suggestions/${s.id}/${path}`, body);
+        node.remove();
+        setStatus(path === 'accept' ? 'Suggestion accepted: the entry answers from now on.' : 'Suggestion rejected.');
+      } catch (err) {
+        status.textContent = String(err.message || err);
+      }
+    };
+    const node = el('li', { className: 'suggestion', dataset: { suggestionId: String(s.id) } }, [
+      el('label', { text: 'Question' }, [question]),
+      el('label', { text: 'Answer' }, [answer]),
+      el('div', { className: 'muted', text: s.intent ? `intent: ${s.intent}` : 'no intent' }),
+      el('div', { className: 'actions' }, [
+        el('button', { type: 'button', className: 'primary accept', text: 'Accept',
+          onclick: () => decide('accept', { question: question.value, answer: answer.value,
+            intents: s.intent ? [s.intent] : [] }) }),
+        el('button', { type: 'button', className: 'reject', text: 'Reject', onclick: () => decide('reject') }),
+        status,
+      ]),
+    ]);
+    return node;
   }
 
   // ---- retraining ----

@@ -250,12 +250,36 @@
         onclick: () => openSession(item.session_id),
         onkeydown: (e) => { if (e.key === 'Enter') openSession(item.session_id); },
       }, [
-        el('span', { className: 'who', text: item.customer_name || item.customer_id || 'Anonymous shopper' }),
+        el('span', { className: 'who', text: item.customer_name || item.customer_id || 'Anonymous shopper' }, [
+          moodNode(item.mood),
+        ]),
         el('span', { className: 'why', text: `${item.handoff_reason || 'handoff'} · ${item.state === 'waiting'
           ? `waiting ${waited(item.wait_s)}` : 'claimed'}` }),
         last ? el('span', { className: 'last', text: `${last.author}: ${last.text}` }) : null,
       ]);
     }));
+  }
+
+  /** The shopper's mood as a marker: frustrated or angry shoppers stand out in the queue and transcript. */
+  function moodNode(mood) {
+    const label = typeof mood === 'string' ? mood : (mood && mood.label);
+    if (!label || label === 'calm') return null;
+    const score = mood && typeof mood === 'object' ? ` (${pct(mood.score)})` : '';
+    return el('span', { className: `mood mood-${label}`, dataset: { mood: label }, text: ` ${label === 'angry' ? '😠' : '😟'} ${label}${score}`,
+      title: `the shopper reads as ${label}` });
+  }
+
+  /** An order card with its lines, address, status timeline and return requests. */
+  function orderCardNode(order) {
+    const steps = (order.timeline || []).map((s) => el('li', { className: 'step', dataset: { status: s.status } }, [
+      el('strong', { text: s.status }), el('span', { className: 'meta', text: ` ${clock(s.at)} ${s.note || ''}` }),
+    ]));
+    return el('div', { className: 'order-card', dataset: { orderId: String(order.order_id) } }, [
+      el('div', { className: 'status', text: `Order #${order.order_id} · ${order.status} · ${price(order.total)}` }),
+      order.address ? el('div', { className: 'meta', text: `ships to ${order.address}` }) : null,
+      el('ol', { className: 'timeline' }, steps),
+      ...(order.returns || []).map((r) => el('div', { className: 'return', text: `${r.kind} ${r.number}: ${r.status}` })),
+    ]);
   }
 
   // ------------------------------------------------------------------ one session
@@ -305,6 +329,10 @@
     if (info.handoff_reason) parts.push(`reason: ${info.handoff_reason}`);
     if (info.agent_name) parts.push(`agent: ${info.agent_name}`);
     if (info.resolution) parts.push(`resolution: ${info.resolution}`);
+    if (info.priority) parts.push(`priority: ${info.priority}`);
+    if (info.mood && info.mood !== 'calm') parts.push(`mood: ${info.mood}`);
+    if (info.order_id) parts.push(`about order #${info.order_id}`);
+    if (info.rating) parts.push(`rated ${info.rating}/5`);
     $('session-meta').textContent = parts.join(' · ');
     $('session').dataset.state = info.state;
     const mine = info.state === 'with_agent' && state.me && info.agent_id === state.me.agent_id;
@@ -353,6 +381,11 @@
       el('div', { className: 'author', text: `${m.author_name || author} · ${clock(m.at)}` }),
       el('div', { className: 'bubble', text: m.text || '' }),
       Array.isArray(m.items) && m.items.length ? cardsNode(m.items) : null,
+      m.order ? orderCardNode(m.order) : null,
+      author === 'shopper' ? moodNode(m.mood) : null,
+      m.helpful === true || m.helpful === false
+        ? el('span', { className: `vote vote-${m.helpful ? 'up' : 'down'}`, text: m.helpful ? '👍 helpful' : '👎 not helpful' })
+        : null,
     ]);
     const reading = author === 'shopper' && m.message_id !== undefined ? readingNode(m) : null;
     return el('li', { className: `msg msg-${author}`, dataset: { author } }, [body, reading]);
@@ -505,6 +538,7 @@
       el('span', { className: 'status', text: `#${o.order_id} · ${o.status}` }),
       el('span', { text: o.titles.join('; ') }),
       el('span', { className: 'meta', text: `${price(o.total)} · placed ${o.placed} · updated ${o.updated}` }),
+      o.card ? orderCardNode(o.card) : null,
     ]);
   }
 
