@@ -97,6 +97,21 @@ def eval_intents(
         typer.echo(line)
 
 
+@app.command("eval-dialogues")
+def eval_dialogues(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="YAML list of written dialogues"),
+    through_server: str | None = typer.Option(None, help="base URL of a running chat server; default: start one here"),
+) -> None:
+    """Run multi-turn dialogues through the chat server; LAST line: one JSON summary."""
+    from assistant.agent.dialogue_eval import run_dialogue_evaluation, serving
+    from assistant.config import get_settings
+
+    settings = get_settings()
+    with serving(settings, through_server) as base_url:
+        for line in run_dialogue_evaluation(settings, file, base_url):
+            typer.echo(line)
+
+
 @app.command("train-recs")
 def train_recs(
     dataset: Path | None = typer.Option(None, help="train on a data-set folder instead of the SQL store"),

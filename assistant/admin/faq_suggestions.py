@@ -14,6 +14,7 @@ from assistant.admin.faq_service import FaqInput, FaqService
 from assistant.store.models import Author, FaqSuggestion, Message, utcnow
 
 PENDING, ACCEPTED, REJECTED = "pending", "accepted", "rejected"
+NOT_FAQ_INTENTS = ("contact_human_agent", "out_of_scope", "complaint", "greeting", "thanks", "goodbye")
 
 
 class SuggestionNotFound(LookupError):
@@ -39,8 +40,10 @@ def handed_over_question(messages: list[Message]) -> tuple[str, str | None] | No
     asked = next((m for m in reversed(messages[:handoff_at]) if m.author == Author.SHOPPER), None)
     if asked is None or any(m.author == Author.AGENT for m in messages[handoff_at + 1:-1]):
         return None  # nothing asked, or the agent already answered it
-    intent = (messages[handoff_at].payload or {}).get("intent")
-    return asked.text, intent if intent and intent not in ("contact_human_agent", "out_of_scope") else None
+    # the intent the bot read the question as: the accepted entry is tagged with it, so it wins next time
+    after = messages[messages.index(asked) + 1:]
+    intent = next(((m.payload or {}).get("intent") for m in after if (m.payload or {}).get("intent")), None)
+    return asked.text, intent if intent and intent not in NOT_FAQ_INTENTS else None
 
 
 class FaqSuggestions:

@@ -59,6 +59,8 @@ FOLLOW_UPS: tuple[FollowUp, ...] = (
              "customer", "change_address"),
     FollowUp("remove_from_order", _p(r"\b(?:remove|delete|take out)\b.+\bfrom (?:my |the )?order\b"),
              "customer", "change_item"),
+    FollowUp("payment_problem", _p(r"\b(?:payment|card|charged|paid)\b.*\b(?:fail\w*|declin\w*|twice|double|wrong"
+                                   r"|problem|issue|error)\b"), "customer", "payment_issue"),
     FollowUp("return_order", _p(r"\b(?:return|send back)\b.*\border\b"), "customer", "start_return"),
     FollowUp("refund_status", _p(r"\b(?:where is|status of|track)\b.*\b(?:refund|return)\b"), "customer",
              "track_refund"),

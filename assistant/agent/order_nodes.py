@@ -65,9 +65,11 @@ def with_order(order: OrderSummary, state: DialogueState, **out: Any) -> Dialogu
 class OrderDialogue:
     t: Any
 
-    async def pick_order(self, state: DialogueState, candidates: frozenset[str], then: str) -> OrderPicked:
+    async def pick_order(self, state: DialogueState, candidates: frozenset[str], then: str,
+                         ask_all: bool = False) -> OrderPicked:
         """The order the shopper means: a number in the text, else the one in focus, else the only
-        candidate; with several candidates the shopper is asked, with one quick reply per order."""
+        candidate; with several candidates the shopper is asked, with one quick reply per order
+        (`ask_all`: with no candidate, every recent order is one)."""
         customer = state["customer_id"]
         ctx = context_of(state)
         asked = order_number_in(state["text"])
@@ -85,6 +87,8 @@ class OrderDialogue:
         if not orders:
             return OrderPicked(reply={"reply": replies.NO_ORDERS})
         pool = [o for o in orders if o.status in candidates]
+        if not pool and ask_all:
+            pool = orders  # none fits better: any of the recent orders may be meant
         if len(pool) > 1:
             return OrderPicked(reply=self.ask_which(state, pool, then))
         return OrderPicked(pool[0] if pool else orders[0])
@@ -100,7 +104,7 @@ class OrderDialogue:
     async def track_order(self, state: DialogueState) -> DialogueState:
         if not state.get("customer_id"):
             return {"reply": replies.SIGN_IN}
-        picked = await self.pick_order(state, OPEN, "track_order")
+        picked = await self.pick_order(state, OPEN, "track_order", ask_all=True)
         if picked.reply:
             return picked.reply
         return with_order(picked.order, state, reply=status_text(picked.order))

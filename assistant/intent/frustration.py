@@ -74,7 +74,8 @@ class FrustrationPolicy(BaseModel):
     handoff_after: int = 2  # frustrated messages in a session; 0 = never on repetition
 
     def read_mood(self, text: str, reading: dict[str, Any] | None = None) -> Mood:
-        score = min(1.0, lexicon_score(text) + self.complaint_weight * complaint_belief(reading))
+        # noisy-OR: either source alone can raise the score; together they raise it more, never past 1
+        score = 1.0 - (1.0 - lexicon_score(text)) * (1.0 - self.complaint_weight * complaint_belief(reading))
         label = "angry" if score >= self.angry_at else "frustrated" if score >= self.frustrated_at else "calm"
         return Mood(score=round(score, 4), label=label)
 
