@@ -219,12 +219,16 @@ async def suggestions_for(rt: Runtime, chat: ChatSession) -> list[ItemCard]:
         return []
     catalog = rt.toolbox.catalog
     history = await catalog.purchased_items(chat.customer_id) if chat.customer_id else []
+    bought = await catalog.recently_bought(chat.customer_id, rt.settings.exclude_bought_days) \
+        if chat.customer_id else set()
     last = await _last_shopper_text(rt, chat.id)
-    picks = await asyncio.to_thread(rec.recommend, history, last, rt.settings.agent_suggestions, (),
-                                    chat.customer_id or chat.id)
+    k = rt.settings.agent_suggestions
+    picks = await asyncio.to_thread(rec.recommend, history, last, 3 * k, tuple(bought), chat.customer_id or chat.id)
     info = await catalog.items([p.item_id for p in picks])
+    # what the shopper can buy now and has not just bought
     return [ItemCard(item_id=p.item_id, title=info[p.item_id].title, price=info[p.item_id].price,
-                     score=round(float(p.score), 4), reason=p.reason) for p in picks if p.item_id in info]
+                     score=round(float(p.score), 4), reason=p.reason, stock=info[p.item_id].stock, available=True)
+            for p in picks if p.item_id in info and info[p.item_id].stock > 0][:k]
 
 
 async def _last_shopper_text(rt: Runtime, session_id: str) -> str | None:
