@@ -201,3 +201,24 @@ async def test_the_same_confirmation_applied_twice_writes_once(sqlite_server, db
     await engine.dispose()
     assert first.done and not first.repeated and again.done and again.repeated
     assert db.scalar(select(func.count()).select_from(OrderAction).where(OrderAction.key == "key-twice")) == 1
+
+
+async def test_another_worker_continues_the_dialogue_from_the_store(sqlite_server, db):
+    """The context lives in chat_sessions.dialogue, not in a worker: a second server on the same store
+    resolves "cancel it" against the order the first one talked about."""
+    from tests.conftest import LiveServer
+
+    customer, orders = customer_where(db, lambda os: bool(os) and os[0].status == "processing"
+                                      and len(open_orders(os)) == 1, "one processing order")
+    session = await start_session(sqlite_server.url, customer)
+    first = await ChatClient.open(sqlite_server.ws_url, session)
+    await first.say("where is my order?")
+    await first.close()
+    other = LiveServer(sqlite_server.settings).start()
+    try:
+        second = await ChatClient.open(other.ws_url, session)
+        _, question = await second.say("cancel it")
+        assert question["reading"]["followup"] == "cancel_it" and f"#{orders[0].id}" in question["text"]
+        await second.close()
+    finally:
+        other.stop()
