@@ -100,7 +100,7 @@ async def test_cancel_it_cancels_the_order_in_focus_after_a_yes(sqlite_server, d
 
 async def test_products_followups_pick_price_and_narrow_the_last_search(sqlite_server):
     chat = await open_chat(sqlite_server)
-    _, found = await chat.say("show me pens")
+    _, found = await chat.say("do you have staplers?")
     assert len(found["items"]) >= 2, found
     second = found["items"][1]
     _, detail = await chat.say("how much is the second one?")
