@@ -387,7 +387,7 @@
     const helpful = stats.helpfulness || { per_intent: {}, per_faq: {} };
     const helpfulRows = (table, prefix) => Object.entries(table).map(([label, v]) => ({
       label: `${prefix}${label}`, value: v.helpful, color: v.helpful >= 0.5 ? COLORS.contained : COLORS.handoff,
-      text: `${pct(v.helpful)} (${v.up}👍 ${v.down}👎)`,
+      text: `${pct(v.helpful)} (${v.up} up, ${v.down} down)`,
     }));
     $('chart-helpful-intents').replaceChildren(barChart(helpfulRows(helpful.per_intent, ''), 1));
     $('chart-helpful-faq').replaceChildren(barChart(helpfulRows(helpful.per_faq, 'FAQ #'), 1));

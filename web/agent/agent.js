@@ -265,7 +265,7 @@
     const label = typeof mood === 'string' ? mood : (mood && mood.label);
     if (!label || label === 'calm') return null;
     const score = mood && typeof mood === 'object' ? ` (${pct(mood.score)})` : '';
-    return el('span', { className: `mood mood-${label}`, dataset: { mood: label }, text: ` ${label === 'angry' ? '😠' : '😟'} ${label}${score}`,
+    return el('span', { className: `mood mood-${label}`, dataset: { mood: label }, text: ` ${label === 'angry' ? '!!' : '!'} ${label}${score}`,
       title: `the shopper reads as ${label}` });
   }
 
@@ -384,7 +384,7 @@
       m.order ? orderCardNode(m.order) : null,
       author === 'shopper' ? moodNode(m.mood) : null,
       m.helpful === true || m.helpful === false
-        ? el('span', { className: `vote vote-${m.helpful ? 'up' : 'down'}`, text: m.helpful ? '👍 helpful' : '👎 not helpful' })
+        ? el('span', { className: `vote vote-${m.helpful ? 'up' : 'down'}`, text: m.helpful ? 'shopper: helpful' : 'shopper: not helpful' })
         : null,
     ]);
     const reading = author === 'shopper' && m.message_id !== undefined ? readingNode(m) : null;

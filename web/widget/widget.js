@@ -193,6 +193,11 @@
     return icon;
   }
 
+  const THUMB_UP = 'M1 21h4V9H1v12zm22-11c0-1.1-.9-2-2-2h-6.31l.95-4.57.03-.32c0-.41-.17-.79-.44-1.06L14.17 1 '
+    + '7.59 7.59C7.22 7.95 7 8.45 7 9v10c0 1.1.9 2 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09-.23.14-.47.14-.73v-2z';
+  const THUMB_DOWN = 'M15 3H6c-.83 0-1.54.5-1.84 1.22l-3.02 7.05c-.09.23-.14.47-.14.73v2c0 1.1.9 2 2 2h6.31l-.95 '
+    + '4.57-.03.32c0 .41.17.79.44 1.06L9.83 23l6.59-6.59c.36-.36.58-.86.58-1.41V5c0-1.1-.9-2-2-2zm4 0v12h4V3h-4z';
+
   function launcherIcon() {
     return svg(['M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z']);
   }
@@ -301,10 +306,10 @@
       up.setAttribute('aria-pressed', String(helpful));
       down.setAttribute('aria-pressed', String(!helpful));
     };
-    const up = el('button', { type: 'button', className: 'sa-thumb-up', text: '👍', 'aria-label': 'Helpful',
-      'aria-pressed': 'false', onclick: () => vote(true) });
-    const down = el('button', { type: 'button', className: 'sa-thumb-down', text: '👎',
-      'aria-label': 'Not helpful', 'aria-pressed': 'false', onclick: () => vote(false) });
+    const up = el('button', { type: 'button', className: 'sa-thumb-up', 'aria-label': 'Helpful',
+      title: 'Helpful', 'aria-pressed': 'false', onclick: () => vote(true) }, [svg([THUMB_UP])]);
+    const down = el('button', { type: 'button', className: 'sa-thumb-down', 'aria-label': 'Not helpful',
+      title: 'Not helpful', 'aria-pressed': 'false', onclick: () => vote(false) }, [svg([THUMB_DOWN])]);
     wrap.append(up, down);
     return wrap;
   }
