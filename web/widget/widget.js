@@ -272,6 +272,11 @@
     return row;
   }
 
+  function formatDay(at) {
+    const date = new Date(at);
+    return Number.isNaN(date.getTime()) ? '' : date.toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric' });
+  }
+
   /** An order card: number, status, lines, address, and the status timeline (oldest first). */
   function orderNode(order) {
     const lines = el('ul', { className: 'sa-order-lines' });
@@ -282,7 +287,7 @@
     for (const step of order.timeline || []) {
       timeline.append(el('li', { className: `sa-step sa-step-${step.status}`, dataset: { status: step.status } }, [
         el('span', { className: 'sa-step-status', text: step.status }),
-        el('span', { className: 'sa-step-at', text: formatTime(step.at) }),
+        el('span', { className: 'sa-step-at', text: formatDay(step.at) }),
         step.note ? el('span', { className: 'sa-step-note', text: step.note }) : null,
       ]));
     }
