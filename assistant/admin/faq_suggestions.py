@@ -28,22 +28,40 @@ def suggestion_view(s: FaqSuggestion) -> dict[str, Any]:
 
 
 def handed_over_question(messages: list[Message]) -> tuple[str, str | None] | None:
-    """(question, intent) the bot handed over: the shopper message just before the handoff reply,
-    when the agent's answer is the first agent message after it."""
-    handoff_at = None
-    for i, m in enumerate(messages):
-        payload = m.payload or {}
-        if m.author in (Author.BOT, Author.SYSTEM) and payload.get("handoff"):
-            handoff_at = i
-    if handoff_at is None:
+    """(question, intent) the bot handed over, when the agent's answer (the last message) is the first
+    agent message after the handoff: the latest shopper message before the handoff that asked something
+    (not a complaint, a request for a person, or an angry outburst), else the latest one."""
+    handoff_at = max((i for i, m in enumerate(messages)
+                      if m.author in (Author.BOT, Author.SYSTEM) and (m.payload or {}).get("handoff")), default=None)
+    if handoff_at is None or any(m.author == Author.AGENT for m in messages[handoff_at + 1:-1]):
+        return None  # nothing handed over, or the agent already answered it
+    asked = [(i, m) for i, m in enumerate(messages[:handoff_at]) if m.author == Author.SHOPPER]
+    if not asked:
         return None
-    asked = next((m for m in reversed(messages[:handoff_at]) if m.author == Author.SHOPPER), None)
-    if asked is None or any(m.author == Author.AGENT for m in messages[handoff_at + 1:-1]):
-        return None  # nothing asked, or the agent already answered it
-    # the intent the bot read the question as: the accepted entry is tagged with it, so it wins next time
-    after = messages[messages.index(asked) + 1:]
-    intent = next(((m.payload or {}).get("intent") for m in after if (m.payload or {}).get("intent")), None)
-    return asked.text, intent if intent and intent not in NOT_FAQ_INTENTS else None
+    readings = {i: _reading_of(messages, i) for i, _ in asked}
+    questions = [(i, m) for i, m in asked if _is_question(readings[i])]
+    i, question = (questions or asked)[-1]
+    reading = readings[i] or {}
+    # tagged with the intent the bot read, only where it answered from the FAQ: then the entry wins next time
+    intent = reading.get("intent") if reading.get("route") == "faq" and _is_question(reading) else None
+    return question.text, intent
+
+
+def _reading_of(messages: list[Message], index: int) -> dict[str, Any] | None:
+    for later in messages[index + 1:]:
+        if later.author == Author.SHOPPER:
+            return None
+        payload = later.payload or {}
+        if later.author == Author.BOT and payload.get("intent"):
+            return {"intent": payload["intent"], **(payload.get("reading") or {})}
+    return None
+
+
+def _is_question(reading: dict[str, Any] | None) -> bool:
+    if reading is None:
+        return True  # not read by the bot (a person had the chat): take it as asked
+    mood = (reading.get("mood") or {}).get("label", "calm")
+    return reading.get("intent") not in NOT_FAQ_INTENTS and mood == "calm"
 
 
 class FaqSuggestions:
