@@ -61,7 +61,7 @@ class Assignments:
         """Hand a claimed session back to the bot (only its agent may, or an admin with any_agent)."""
         return await self._change(
             session_id, self._held(agent_id, any_agent), state=SessionState.BOT, agent_id=None,
-            waiting_since=None, fallback_streak=0, pending=None)
+            waiting_since=None, fallback_streak=0, pending=None, priority=0, frustration=0)
 
     async def close(self, session_id: str, agent_id: int, resolution: str, any_agent: bool = False) -> Outcome:
         """Close a claimed session (its agent), or a waiting one (any agent), with a resolution tag."""
