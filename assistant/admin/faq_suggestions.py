@@ -15,6 +15,7 @@ from assistant.store.models import Author, FaqSuggestion, Message, utcnow
 
 PENDING, ACCEPTED, REJECTED = "pending", "accepted", "rejected"
 NOT_FAQ_INTENTS = ("contact_human_agent", "out_of_scope", "complaint", "greeting", "thanks", "goodbye")
+GENERAL_INTENT = "contact_customer_service"  # the tag of a question no reading placed (an entry needs one)
 
 
 class SuggestionNotFound(LookupError):
@@ -42,8 +43,8 @@ def handed_over_question(messages: list[Message]) -> tuple[str, str | None] | No
     questions = [(i, m) for i, m in asked if _is_question(readings[i])]
     i, question = (questions or asked)[-1]
     reading = readings[i] or {}
-    # tagged with the intent the bot read, only where it answered from the FAQ: then the entry wins next time
-    intent = reading.get("intent") if reading.get("route") == "faq" and _is_question(reading) else None
+    # tagged with the intent the bot read: the next shopper asking it gets the same reading, and the entry wins
+    intent = reading.get("intent") if reading and _is_question(reading) else None
     return question.text, intent
 
 
@@ -65,9 +66,18 @@ def _is_question(reading: dict[str, Any] | None) -> bool:
 
 
 class FaqSuggestions:
-    def __init__(self, sessions: async_sessionmaker, faq: FaqService) -> None:
+    def __init__(self, sessions: async_sessionmaker, faq: FaqService, classify=None) -> None:
         self._sessions = sessions
         self._faq = faq
+        self._classify = classify  # async text -> reading, to tag a question the bot did not read
+
+    async def _intent_for(self, question: str) -> str:
+        if self._classify is not None:
+            reading = await self._classify(question)
+            intent = reading["intent"] if isinstance(reading, dict) else reading.intent
+            if intent not in NOT_FAQ_INTENTS:
+                return intent
+        return GENERAL_INTENT
 
     async def offer(self, session_id: str, agent_id: int, answer_seq: int) -> None:
         """After an agent message: suggest (question, answer) if it answers a handed-over question."""
@@ -81,6 +91,7 @@ class FaqSuggestions:
             if found is None:
                 return
             question, intent = found
+            intent = intent or await self._intent_for(question)
             db.add(FaqSuggestion(session_id=session_id, question=question, answer=messages[-1].text,
                                  intent=intent, agent_id=agent_id, status=PENDING))
             try:
@@ -98,7 +109,7 @@ class FaqSuggestions:
         """Create the FAQ entry (indexed at once) and mark the suggestion accepted; returns the entry."""
         suggestion = await self._claim(suggestion_id)
         data = edited or FaqInput(question=suggestion.question, answer=suggestion.answer,
-                                  intents=[suggestion.intent] if suggestion.intent else [])
+                                  intents=[suggestion.intent or GENERAL_INTENT])
         try:
             entry = await self._faq.create(data, actor)
         except Exception:

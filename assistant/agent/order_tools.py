@@ -154,8 +154,8 @@ class OrderTools:
     @staticmethod
     async def _summary(db: AsyncSession, order: Order) -> OrderSummary:
         lines: list[OrderLine] = list(order.lines)
-        titles_by_id = dict((await db.execute(
-            select(Item.id, Item.title).where(Item.id.in_([ln.item_id for ln in lines])))).tuples().all())
+        titles_by_id = {r.id: r.title for r in await db.execute(
+            select(Item.id, Item.title).where(Item.id.in_([ln.item_id for ln in lines])))}
         views = [OrderLineView(ln.id, ln.item_id, titles_by_id.get(ln.item_id, f"item {ln.item_id}"),
                                ln.quantity, ln.unit_price) for ln in lines]
         total = sum(ln.unit_price * ln.quantity for ln in lines)

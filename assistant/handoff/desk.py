@@ -28,7 +28,8 @@ class AgentDesk:
         self.rt = rt
         self.assignments = Assignments(rt.sessions)
         self.store = rt.chat.store
-        self.suggestions = FaqSuggestions(rt.sessions, FaqService(rt.sessions, rt.faq, rt.settings))
+        self.suggestions = FaqSuggestions(rt.sessions, FaqService(rt.sessions, rt.faq, rt.settings),
+                                          classify=rt.toolbox.intents.classify)
 
     # ---- changes of hands ----
     async def claim(self, session_id: str, agent: AgentClaims) -> Outcome:

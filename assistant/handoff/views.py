@@ -128,8 +128,8 @@ async def load_transcript(rt: Runtime, chat: ChatSession) -> Transcript:
                                          .order_by(Message.seq)))
         corrections = await _corrections(db, [m.id for m in messages if m.author == Author.SHOPPER])
         info = await _session_info(db, chat)
-        votes = dict((await db.execute(select(MessageFeedback.seq, MessageFeedback.helpful)
-                                       .where(MessageFeedback.session_id == chat.id))).tuples().all())
+        votes = {r.seq: r.helpful for r in await db.execute(
+            select(MessageFeedback.seq, MessageFeedback.helpful).where(MessageFeedback.session_id == chat.id))}
     views = with_readings(messages, corrections)
     for view in views:
         view.helpful = votes.get(view.seq)

@@ -427,6 +427,9 @@
     question.value = s.question;
     const answer = el('textarea', { rows: '4', 'aria-label': 'Answer' });
     answer.value = s.answer;
+    const intent = el('select', { className: 'intent', 'aria-label': 'Intent tag' },
+      state.labels.map((label) => el('option', { value: label, text: label })));
+    intent.value = s.intent || 'contact_customer_service';
     const status = el('span', { className: 'status', role: 'status' });
     const decide = async (path, body) => {
       try {
@@ -440,11 +443,11 @@
     const node = el('li', { className: 'suggestion', dataset: { suggestionId: String(s.id) } }, [
       el('label', { text: 'Question' }, [question]),
       el('label', { text: 'Answer' }, [answer]),
-      el('div', { className: 'muted', text: s.intent ? `intent: ${s.intent}` : 'no intent' }),
+      el('label', { text: 'Intent' }, [intent]),
       el('div', { className: 'actions' }, [
         el('button', { type: 'button', className: 'primary accept', text: 'Accept',
           onclick: () => decide('accept', { question: question.value, answer: answer.value,
-            intents: s.intent ? [s.intent] : [] }) }),
+            intents: [intent.value] }) }),
         el('button', { type: 'button', className: 'reject', text: 'Reject', onclick: () => decide('reject') }),
         status,
       ]),
