@@ -66,6 +66,17 @@ class Settings(BaseSettings):
     # dialogue across turns
     dialogue_orders: int = Field(default=5, description="recent orders the bot considers and offers as quick replies")
 
+    # exactly-once answering (assistant/chat/answering.py): leases on pending shopper messages
+    answer_lease_s: float = Field(default=20.0, description="how long a worker holds a message it answers; "
+                                  "after that another worker may take it (longer than the slowest turn)")
+    answer_grace_s: float = Field(default=3.0, description="a pending message older than this is swept up")
+    answer_sweep_s: float = Field(default=2.0, description="how often each worker sweeps pending messages")
+    answer_sweep_batch: int = Field(default=50, description="messages claimed per sweep")
+    answer_max_attempts: int = Field(default=3, description="failed answers of one message before a person "
+                                     "gets it")
+    health_timeout_s: float = Field(default=2.0, description="/healthz: a dependency slower than this is down")
+    answer_shutdown_wait_s: float = Field(default=5.0, description="on shutdown, how long turns may finish")
+
     # handoff triggers and the agent console
     handoff_on_request: bool = Field(default=True, description="the contact_human_agent intent hands off "
                                     "(the widget's button always does)")

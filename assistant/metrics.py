@@ -16,6 +16,9 @@ REC_EXPOSURES = Counter("shopassist_rec_exposures_total", "Item cards shown", ["
 REC_EVENTS = Counter("shopassist_behaviour_events_total", "Behaviour events from the widget", ["kind"])
 BAD_FRAMES = Counter("shopassist_bad_frames_total", "Refused client frames", ["code"])
 FEEDBACK = Counter("shopassist_feedback_total", "Shopper votes on bot replies and conversation ratings", ["kind"])
+ANSWER_FAILURES = Counter("shopassist_answer_failures_total", "Turns that failed and were left for a retry")
+ANSWER_SWEPT = Counter("shopassist_answers_swept_total", "Pending messages claimed by a sweep (not answered "
+                       "at once: a dead worker, a failed turn)")
 AGENT_ACTIONS = Counter("shopassist_agent_actions_total", "Agent console actions on sessions", ["action"])
 
 # dashboard figures over the admin window (stats_window_hours), recomputed from SQL when /metrics is scraped

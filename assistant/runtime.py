@@ -14,6 +14,8 @@ from assistant.agent.catalog import Catalog
 from assistant.agent.graph import build_dialogue_graph
 from assistant.agent.order_tools import OrderTools
 from assistant.agent.toolbox import Swappable, Toolbox
+from assistant.chat.answer_leases import AnswerLeases
+from assistant.chat.answering import Answerer
 from assistant.chat.bus import MessageBus, make_bus
 from assistant.chat.conversations import ConversationStore
 from assistant.chat.service import ChatService
@@ -46,9 +48,12 @@ class Runtime:
     toolbox: Toolbox
     chat: ChatService
     recommender: Swappable
+    answerer: Answerer | None = None
     agents_online: dict[int, int] = field(default_factory=dict)  # agent id -> open sockets
 
     async def close(self) -> None:
+        if self.answerer is not None:
+            await self.answerer.close(self.settings.answer_shutdown_wait_s)
         close = getattr(self.intent_service, "close", None)
         if close is not None:
             result = close()
@@ -134,6 +139,12 @@ async def build_runtime(settings: Settings) -> Runtime:
         agents_online=lambda: sum(1 for n in runtime.agents_online.values() if n > 0),
         frustration=policy_from_settings(settings),
     )
+    runtime.answerer = Answerer(
+        runtime.chat, AnswerLeases(sessions, settings.answer_lease_s), grace_s=settings.answer_grace_s,
+        sweep_s=settings.answer_sweep_s, batch=settings.answer_sweep_batch,
+        max_attempts=settings.answer_max_attempts)
+    runtime.chat.answer_later = runtime.answerer.submit
+    runtime.answerer.start()
     return runtime
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from assistant.store.models import Author, ChatSession, Message, SessionState, utcnow
 from recommender.ab import DEFAULT_VARIANTS, assign_variant
@@ -20,6 +21,7 @@ class StoredMessage:
     seq: int
     created: bool  # False when the client_msg_id was seen before (a retry)
     message: Message | None = None  # the new row (None for a retry)
+    answer_state: str | None = None  # of a shopper message (pending until the bot or a person has it)
 
 
 class ConversationStore:
@@ -49,10 +51,15 @@ class ConversationStore:
         payload: dict[str, Any] | None = None,
         agent_id: int | None = None,
         session_values: dict[str, Any] | None = None,
-    ) -> StoredMessage:
+        answer_state: str | None = None,
+        reply_to: int | None = None,
+        settle: Callable[[AsyncSession], Awaitable[bool]] | None = None,
+    ) -> StoredMessage | None:
         """Store a message with the session's next seq; a repeated client_msg_id returns the first one.
 
         `session_values` are written to the session row in the same transaction (one commit a turn).
+        `settle` runs first in that transaction (a bot reply marks its question answered): when it
+        returns False nothing is stored and the result is None.
         """
         if client_msg_id is not None:
             existing = await self._by_client_id(session_id, client_msg_id)
@@ -60,6 +67,9 @@ class ConversationStore:
                 return existing
         async with self._sessions() as db:
             try:
+                if settle is not None and not await settle(db):
+                    await db.rollback()
+                    return None
                 # the counter row is the per-session lock: concurrent writers get distinct seqs
                 seq = (
                     await db.execute(
@@ -70,10 +80,11 @@ class ConversationStore:
                     )
                 ).scalar_one()
                 msg = Message(session_id=session_id, seq=seq, author=author, text=text,
-                              client_msg_id=client_msg_id, payload=payload, agent_id=agent_id)
+                              client_msg_id=client_msg_id, payload=payload, agent_id=agent_id,
+                              answer_state=answer_state, reply_to=reply_to)
                 db.add(msg)
                 await db.commit()
-                return StoredMessage(msg.id, seq, True, msg)
+                return StoredMessage(msg.id, seq, True, msg, answer_state)
             except IntegrityError:
                 await db.rollback()
                 if client_msg_id is None:
@@ -86,12 +97,12 @@ class ConversationStore:
         async with self._sessions() as db:
             row = (
                 await db.execute(
-                    select(Message.id, Message.seq).where(
+                    select(Message.id, Message.seq, Message.answer_state).where(
                         Message.session_id == session_id, Message.client_msg_id == client_msg_id
                     )
                 )
             ).first()
-        return StoredMessage(row.id, row.seq, False) if row else None
+        return StoredMessage(row.id, row.seq, False, answer_state=row.answer_state) if row else None
 
     async def messages_after(self, session_id: str, after_seq: int, limit: int = 1000) -> list[Message]:
         async with self._sessions() as db:

@@ -163,6 +163,10 @@ class ReplyFrame(BaseModel):
     reading: dict[str, Any] | None = None
     client_msg_id: str | None = None
     at: str | None = None
+    # a shopper message's answer state: pending (the bot owes an answer), answered, with_person
+    answer_state: Literal["pending", "answered", "with_person"] | None = None
+    # a bot reply: the seq of the shopper message it answers (each is answered at most once)
+    in_reply_to: int | None = None
 
 
 class ErrorFrame(BaseModel):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from assistant import metrics
 from assistant.agent.catalog import Catalog
 from assistant.agent.toolbox import Swappable
+from assistant.chat.answer_leases import AnswerLeases, Claim
 from assistant.chat.bus import AGENTS_CHANNEL, MessageBus, session_channel
 from assistant.chat.conversations import ConversationStore
 from assistant.chat.errors import FrameRefused
@@ -25,6 +27,7 @@ from assistant.chat.protocol import AckFrame, ReplyFrame, StatusFrame, TypingNot
 from assistant.intent.frustration import FrustrationPolicy, Mood
 from assistant.store.models import (
     Agent,
+    AnswerState,
     Author,
     BehaviourEvent,
     ChatSession,
@@ -44,6 +47,9 @@ def reply_frame(msg: Message) -> dict[str, Any]:
     if msg.author == Author.SHOPPER:
         payload.setdefault("author_name", "You")
         payload["client_msg_id"] = msg.client_msg_id
+        payload["answer_state"] = msg.answer_state
+    if msg.reply_to is not None:
+        payload["in_reply_to"] = msg.reply_to
     return ReplyFrame.model_validate(payload).model_dump()
 
 
@@ -64,6 +70,14 @@ def _next_dialogue(state: dict[str, Any]) -> dict[str, Any] | None:
     return context or None
 
 
+async def publish_stored(bus: MessageBus, channel: str, frame: dict[str, Any]) -> None:
+    """Publish a frame whose content is already stored: if the bus fails, `resume` still finds it."""
+    try:
+        await bus.publish(channel, frame)
+    except Exception:
+        log.warning("bus publish on %s failed; the frame is stored and replayed on resume", channel, exc_info=True)
+
+
 class ChatService:
     def __init__(self, *, store: ConversationStore, bus: MessageBus, graph: Any, catalog: Catalog,
                  sessions: async_sessionmaker, recommender: Swappable, max_chars: int,
@@ -79,10 +93,16 @@ class ChatService:
         self._agents_online = agents_online or (lambda: 0)
         self.feedback = FeedbackStore(sessions)
         self._frustration = frustration or FrustrationPolicy()
+        # hands a stored, pending message to the answering worker (assistant/chat/answering.py)
+        self.answer_later: Callable[[str, int], None] = lambda session_id, message_id: None
 
     # ---- shopper message ----
     async def accept_message(self, chat: ChatSession, text: str, client_msg_id: str) -> tuple[AckFrame, bool]:
-        """Validate and store; returns the ack and whether the message is new (False for a retry)."""
+        """Validate, store, and have it answered; returns the ack and whether the message is new.
+
+        The answer does not depend on this socket: a pending message (new, or a retry whose answer is
+        still missing) goes to the answering worker, which stores the reply even if the shopper is gone.
+        """
         if len(text) > self._max_chars:
             raise FrameRefused("too_long", f"text is over {self._max_chars} characters")
         if not text.strip():
@@ -91,33 +111,40 @@ class ChatService:
             raise FrameRefused("closed", "this conversation is closed; start a new one")
         # with a person, the bot does not classify: the mood is the lexicon's alone (it still raises priority)
         mood = None if chat.state == SessionState.BOT else self._frustration.read_mood(text).model_dump()
+        answer_state = AnswerState.PENDING if chat.state == SessionState.BOT else AnswerState.WITH_PERSON
         stored = await self.store.append(chat.id, Author.SHOPPER, text, client_msg_id=client_msg_id,
                                          payload={"mood": mood} if mood else None,
-                                         session_values=mood_values(chat, mood) or None)
+                                         session_values=mood_values(chat, mood) or None,
+                                         answer_state=answer_state)
+        if stored.answer_state == AnswerState.PENDING:
+            self.answer_later(chat.id, stored.message_id)
         if stored.created:
             metrics.MESSAGES.labels("shopper").inc()
-            await self.bus.publish(session_channel(chat.id), reply_frame(stored.message))
+            await publish_stored(self.bus, session_channel(chat.id), reply_frame(stored.message))
             if chat.state == SessionState.WAITING:  # the queue shows each session's last message
-                await self.bus.publish(AGENTS_CHANNEL, {"type": "queue_changed", "session_id": chat.id})
+                await publish_stored(self.bus, AGENTS_CHANNEL, {"type": "queue_changed", "session_id": chat.id})
         return AckFrame(client_msg_id=client_msg_id, seq=stored.seq), stored.created
 
-    async def answer(self, session_id: str, text: str) -> None:
-        """Run the dialogue graph for a stored shopper message, store the reply, then publish it."""
-        chat = await self.store.get_session(session_id)
+    async def answer(self, claim: Claim, leases: AnswerLeases) -> None:
+        """Run the dialogue graph for a claimed shopper message; store the reply and settle the claim at once."""
+        chat = await self.store.get_session(claim.session_id)
         if chat is None or chat.state != SessionState.BOT:
-            return  # a person has (or will have) the conversation: the bot stays silent
+            # a person has (or will have) the conversation: the bot stays silent
+            await leases.settle_now(claim, AnswerState.WITH_PERSON)
+            return
         started = time.perf_counter()
-        await self.bus.publish(session_channel(session_id), TypingNotice(author="bot").model_dump())
+        await publish_stored(self.bus, session_channel(chat.id), TypingNotice(author="bot").model_dump())
         state = await self.graph.ainvoke({
-            "session_id": session_id, "customer_id": chat.customer_id, "text": text,
+            "session_id": chat.id, "customer_id": chat.customer_id, "text": claim.text,
             "pending": chat.pending, "fallback_streak": chat.fallback_streak,
             "variant": chat.variant, "complaints": chat.complaints, "dialogue": chat.dialogue,
             "frustration": chat.frustration,
         })
-        await self._store_reply(chat, state)
+        await self._store_reply(chat, state, claim, leases)
         metrics.ANSWER_LATENCY.observe(time.perf_counter() - started)
 
-    async def _store_reply(self, chat: ChatSession, state: dict[str, Any]) -> None:
+    async def _store_reply(self, chat: ChatSession, state: dict[str, Any], claim: Claim,
+                           leases: AnswerLeases) -> None:
         reading = state["reading"]
         metrics.INTENTS.labels(reading["intent"]).inc()
         if reading.get("fallback"):
@@ -139,9 +166,12 @@ class ChatService:
             "fallback_streak": (chat.fallback_streak + 1) if missed else 0,
             "complaints": chat.complaints + (1 if state["route"] == "complaint" else 0),
             **mood_values(chat, state.get("mood")),
-        })
+        }, reply_to=claim.seq, settle=lambda db: leases.settle(db, claim, AnswerState.ANSWERED))
+        if stored is None:
+            log.warning("message %s was answered by another worker (lease lost); reply dropped", claim.message_id)
+            return
         metrics.MESSAGES.labels("bot").inc()
-        await self.bus.publish(session_channel(chat.id), reply_frame(stored.message))
+        await publish_stored(self.bus, session_channel(chat.id), reply_frame(stored.message))
         if state.get("items"):
             await self._log_exposures(chat, [i["item_id"] for i in state["items"]])
         if state.get("handoff"):
@@ -176,7 +206,7 @@ class ChatService:
         if chat.state == SessionState.BOT:
             stored = await self.store.append(chat.id, Author.SYSTEM, "You asked to talk to a person.",
                                              payload={"handoff": True, "author_name": "Assistant"})
-            await self.bus.publish(session_channel(chat.id), reply_frame(stored.message))
+            await publish_stored(self.bus, session_channel(chat.id), reply_frame(stored.message))
         await self.hand_off(chat.id, "requested")
 
     async def leave_message(self, chat: ChatSession, text: str, contact: str) -> dict[str, Any]:

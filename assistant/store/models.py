@@ -44,6 +44,14 @@ class Author(enum.StrEnum):
     SYSTEM = "system"
 
 
+class AnswerState(enum.StrEnum):
+    """Where a shopper message stands: the bot still owes it an answer, has answered it, or a person has it."""
+
+    PENDING = "pending"
+    ANSWERED = "answered"
+    WITH_PERSON = "with_person"
+
+
 class OrderStatus(enum.StrEnum):
     PROCESSING = "processing"
     SHIPPED = "shipped"
@@ -159,6 +167,9 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("session_id", "seq", name="uq_messages_session_seq"),
         UniqueConstraint("session_id", "client_msg_id", name="uq_messages_session_client_id"),
+        # at most one bot reply per shopper message, whatever the workers do
+        UniqueConstraint("session_id", "reply_to", name="uq_messages_session_reply_to"),
+        Index("ix_messages_answer_state", "answer_state", "created_at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("chat_sessions.id"), index=True)
@@ -170,6 +181,13 @@ class Message(Base):
     # the whole server frame as sent (reply payload, reading, cards), replayed on resume
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # shopper messages only (None otherwise): an AnswerState, and the lease of the worker answering it
+    answer_state: Mapped[str | None] = mapped_column(String(20))
+    answer_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None] = mapped_column()
+    # bot replies only: the seq of the shopper message this answers
+    reply_to: Mapped[int | None] = mapped_column(Integer)
 
 
 class BehaviourEvent(Base):

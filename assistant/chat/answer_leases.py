@@ -1,0 +1,104 @@
+"""Answer leases: which worker answers a pending shopper message, claimed and settled in SQL.
+
+A claim is one conditional UPDATE (`... WHERE answer_state = 'pending' AND the lease is free or
+expired`), with a token unique to that claim in `lease_owner`; settling is another conditional UPDATE
+(`... WHERE lease_owner = <token>`) run in the transaction that stores the bot's reply. So when workers
+race, or one is killed mid-turn and its lease expires, exactly one reply is stored per message.
+PostgreSQL skips rows another worker's sweep is claiming (`FOR UPDATE SKIP LOCKED`); SQLite has one
+writer at a time, so the same statement is already exclusive there.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from assistant.store.models import AnswerState, Message, utcnow
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A pending shopper message this worker holds a lease on."""
+
+    message_id: int
+    session_id: str
+    seq: int
+    text: str
+    attempts: int  # claims so far, this one included (a message that keeps failing goes to a person)
+    token: str
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class AnswerLeases:
+    def __init__(self, sessions: async_sessionmaker, lease_s: float, worker: str | None = None) -> None:
+        self._sessions = sessions
+        self._lease = timedelta(seconds=lease_s)
+        self.worker = worker or worker_name()
+        self._claims = itertools.count(1)
+
+    def _free(self, now):
+        return (Message.answer_state == AnswerState.PENDING,
+                or_(Message.lease_until.is_(None), Message.lease_until < now))
+
+    async def claim(self, message_id: int) -> Claim | None:
+        """Lease one pending message; None when it is answered, with a person, or leased by someone else."""
+        now = utcnow()
+        return next(iter(await self._claim_where(now, Message.id == message_id, *self._free(now))), None)
+
+    async def claim_stale(self, older_than_s: float, limit: int) -> list[Claim]:
+        """Lease pending messages older than `older_than_s` whose lease is free or expired, oldest first."""
+        now = utcnow()
+        stale = (
+            select(Message.id)
+            .where(*self._free(now), Message.created_at < now - timedelta(seconds=older_than_s))
+            .order_by(Message.id).limit(limit)
+            .with_for_update(skip_locked=True)  # PostgreSQL; SQLite renders no locking clause
+        )
+        claims = await self._claim_where(now, Message.id.in_(stale), *self._free(now))
+        return sorted(claims, key=lambda c: (c.session_id, c.seq))
+
+    async def _claim_where(self, now, *conditions) -> list[Claim]:
+        token = f"{self.worker}#{next(self._claims)}"
+        async with self._sessions() as db:
+            rows = (await db.execute(
+                update(Message).where(*conditions)
+                .values(lease_owner=token, lease_until=now + self._lease,
+                        answer_attempts=Message.answer_attempts + 1)
+                .returning(Message.id, Message.session_id, Message.seq, Message.text, Message.answer_attempts)
+            )).all()
+            await db.commit()
+        return [Claim(r.id, r.session_id, r.seq, r.text, r.answer_attempts, token) for r in rows]
+
+    @staticmethod
+    async def settle(db: AsyncSession, claim: Claim, state: AnswerState) -> bool:
+        """In the caller's transaction: mark the claimed message `state` if the lease is still ours."""
+        result = await db.execute(
+            update(Message)
+            .where(Message.id == claim.message_id, Message.lease_owner == claim.token,
+                   Message.answer_state == AnswerState.PENDING)
+            .values(answer_state=state, lease_owner=None, lease_until=None)
+        )
+        return result.rowcount == 1
+
+    async def settle_now(self, claim: Claim, state: AnswerState) -> bool:
+        async with self._sessions() as db:
+            done = await self.settle(db, claim, state)
+            await db.commit()
+        return done
+
+    async def release(self, claim: Claim) -> None:
+        """Give a lease back after a failure, so the next sweep retries the message without waiting for expiry."""
+        async with self._sessions() as db:
+            await db.execute(update(Message).where(Message.id == claim.message_id, Message.lease_owner == claim.token)
+                             .values(lease_owner=None, lease_until=None))
+            await db.commit()
