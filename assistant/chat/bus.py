@@ -11,7 +11,7 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,8 @@ class MessageBus(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+    async def ping(self) -> None: ...  # raises when the bus is unreachable
 
 
 class InProcessBus:
@@ -66,14 +68,22 @@ class InProcessBus:
     async def close(self) -> None:
         self._subscribers.clear()
 
+    async def ping(self) -> None:
+        return None
+
 
 class RedisBus:
     """Redis pub/sub: frames published by any worker reach the sockets of every worker."""
 
     def __init__(self, url: str, prefix: str = "shopassist:") -> None:
         import redis.asyncio as redis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
 
         self._redis = redis.from_url(url, decode_responses=True)
+        # subscriptions never reconnect quietly (frames published meanwhile would be lost unseen): a broken
+        # one ends with an error, and its socket closes so the client reconnects and resumes by seq
+        self._subscriber = redis.from_url(url, decode_responses=True, retry=Retry(NoBackoff(), 0))
         self._prefix = prefix
 
     async def publish(self, channel: str, frame: dict[str, Any]) -> None:
@@ -81,7 +91,7 @@ class RedisBus:
 
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
-        pubsub = self._redis.pubsub()
+        pubsub = self._subscriber.pubsub()
         await pubsub.subscribe(self._prefix + channel)
 
         async def frames() -> AsyncIterator[dict[str, Any]]:
@@ -92,11 +102,16 @@ class RedisBus:
         try:
             yield frames()
         finally:
-            await pubsub.unsubscribe()
+            with suppress(Exception):  # a dead connection has nothing left to unsubscribe
+                await pubsub.unsubscribe()
             await pubsub.aclose()
 
     async def close(self) -> None:
         await self._redis.aclose()
+        await self._subscriber.aclose()
+
+    async def ping(self) -> None:
+        await self._redis.ping()
 
 
 def make_bus(redis_url: str | None) -> MessageBus:

@@ -6,11 +6,12 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import TypeAdapter, ValidationError
+from starlette.websockets import WebSocketState
 
 from assistant import metrics
 from assistant.chat.bus import session_channel
@@ -36,6 +37,8 @@ router = APIRouter()
 
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_UNKNOWN_SESSION = 4404
+# "service restart": a dependency failed (the message bus); the client reconnects and resumes by seq
+CLOSE_RECONNECT = 1012
 
 
 class FrameSender:
@@ -93,24 +96,47 @@ async def chat_socket(ws: WebSocket, session_id: str = "", token: str = "") -> N
         await ws.close(code=CLOSE_UNKNOWN_SESSION, reason="unknown session")
         return
     sender = FrameSender(ws)
-    async with rt.bus.subscribe(session_channel(session_id)) as frames, running(_forward(frames, sender)):
+    async with AsyncExitStack() as stack:
+        frames = await subscribe_or_close(stack, ws, rt.bus, session_channel(session_id))
+        if frames is None:
+            return
+        await stack.enter_async_context(running(_forward(frames, sender, ws)))
         with suppress(WebSocketDisconnect):
             await _read_frames(ws, sender, rt.chat, session_id, rt.settings.max_frame_bytes)
 
 
-async def _forward(frames, sender: FrameSender) -> None:
-    async for frame in frames:
-        if frame.get("author") == "shopper":
-            continue  # the shopper's own messages and typing are for the agent; the shopper has the ack
-        try:
-            await sender.send(frame)
-        except Exception:  # the socket is gone; the reader notices and ends the connection
-            return
+async def subscribe_or_close(stack: AsyncExitStack, ws: WebSocket, bus, channel: str):
+    """The bus subscription for this socket's life, or None after closing the socket for a reconnect."""
+    try:
+        return await stack.enter_async_context(bus.subscribe(channel))
+    except Exception:
+        await close_for_reconnect(ws, "message bus unavailable")
+        return None
+
+
+async def close_for_reconnect(ws: WebSocket, why: str) -> None:
+    """A socket that cannot get its frames any more closes, so the client reconnects and resumes by seq."""
+    log.warning("%s: closing the socket with %d so the client reconnects", why, CLOSE_RECONNECT)
+    with suppress(Exception):
+        await ws.close(code=CLOSE_RECONNECT, reason=why)
+
+
+async def _forward(frames, sender: FrameSender, ws: WebSocket) -> None:
+    try:
+        async for frame in frames:
+            if frame.get("author") == "shopper":
+                continue  # the shopper's own messages and typing are for the agent; the shopper has the ack
+            try:
+                await sender.send(frame)
+            except Exception:  # the socket is gone; the reader notices and ends the connection
+                return
+    except Exception:  # the bus failed: replies would stop arriving on a socket that looks alive
+        await close_for_reconnect(ws, "message bus failed")
 
 
 async def _read_frames(ws: WebSocket, sender: FrameSender, chat_service: ChatService, session_id: str,
                        max_bytes: int) -> None:
-    while True:
+    while ws.application_state == WebSocketState.CONNECTED:  # not once the server closed it
         raw = await ws.receive_text()
         try:
             frame = parse_client_frame(raw, max_bytes)
@@ -130,10 +156,9 @@ async def _handle(frame, sender: FrameSender, chat_service: ChatService, session
     chat = await chat_service.store.get_session(session_id)
     match frame:
         case MessageFrame():
-            ack, is_new = await chat_service.accept_message(chat, frame.text, frame.client_msg_id)
+            # stored, then handed to the answering worker: the answer no longer depends on this socket
+            ack, _ = await chat_service.accept_message(chat, frame.text, frame.client_msg_id)
             await sender.send(ack)
-            if is_new:
-                await chat_service.answer(session_id, frame.text)
         case EventFrame():
             await sender.send(await chat_service.record_event(chat, frame.kind, frame.item_id))
         case ResumeFrame():

@@ -13,6 +13,7 @@ from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocketState
 
 from assistant import metrics
 from assistant.api.deps import agent_from_token, check_agent_role
@@ -26,7 +27,14 @@ from assistant.chat.protocol import (
     agent_frame_adapter,
 )
 from assistant.chat.service import FrameRefused
-from assistant.chat.socket import CLOSE_UNAUTHORIZED, FrameSender, parse_client_frame, running
+from assistant.chat.socket import (
+    CLOSE_UNAUTHORIZED,
+    FrameSender,
+    close_for_reconnect,
+    parse_client_frame,
+    running,
+    subscribe_or_close,
+)
 from assistant.handoff.desk import AgentDesk
 from assistant.handoff.views import queue_item
 from assistant.runtime import Runtime
@@ -48,11 +56,15 @@ async def agent_socket(ws: WebSocket, token: str = "") -> None:
         return
     desk = AgentDesk(rt)
     sender = FrameSender(ws)
-    async with presence(desk, agent), rt.bus.subscribe(AGENTS_CHANNEL) as queue_events, \
-            SessionWatcher(desk, sender) as watcher:
+    async with AsyncExitStack() as stack:
+        queue_events = await subscribe_or_close(stack, ws, rt.bus, AGENTS_CHANNEL)
+        if queue_events is None:
+            return
+        await stack.enter_async_context(presence(desk, agent))
+        watcher = await stack.enter_async_context(SessionWatcher(desk, sender, ws))
         await sender.send({"type": "hello", "agent_id": agent.agent_id, "name": agent.name, "role": agent.role})
         await sender.send(await queue_frame(desk, agent))
-        async with running(_forward_queue(queue_events, sender, desk, agent)):
+        async with running(_forward_queue(queue_events, sender, desk, agent, ws)):
             with suppress(WebSocketDisconnect):
                 await _read_frames(ws, sender, desk, agent, watcher)
 
@@ -79,20 +91,24 @@ async def queue_frame(desk: AgentDesk, agent: AgentClaims) -> dict[str, Any]:
             "mine": [queue_item(e).model_dump(mode="json") for e in mine], "agents_online": desk.agents_online()}
 
 
-async def _forward_queue(events, sender: FrameSender, desk: AgentDesk, agent: AgentClaims) -> None:
-    async for _ in events:
-        try:
-            await sender.send(await queue_frame(desk, agent))
-        except Exception:  # the socket is gone; the reader ends the connection
-            return
+async def _forward_queue(events, sender: FrameSender, desk: AgentDesk, agent: AgentClaims, ws: WebSocket) -> None:
+    try:
+        async for _ in events:
+            try:
+                await sender.send(await queue_frame(desk, agent))
+            except Exception:  # the socket is gone; the reader ends the connection
+                return
+    except Exception:  # the bus failed: the console reconnects and watches again
+        await close_for_reconnect(ws, "message bus failed")
 
 
 class SessionWatcher:
     """The sessions one console follows: a bus subscription per session, forwarded with its session_id."""
 
-    def __init__(self, desk: AgentDesk, sender: FrameSender) -> None:
+    def __init__(self, desk: AgentDesk, sender: FrameSender, ws: WebSocket) -> None:
         self._desk = desk
         self._sender = sender
+        self._ws = ws
         self._watched: dict[str, tuple[AsyncExitStack, asyncio.Task]] = {}
 
     async def __aenter__(self) -> SessionWatcher:
@@ -125,19 +141,22 @@ class SessionWatcher:
             await stack.aclose()
 
     async def _forward(self, session_id: str, frames) -> None:
-        async for frame in frames:
-            if frame.get("type") == "typing" and frame.get("author") != "shopper":
-                continue  # the console shows the shopper typing, not itself or the bot
-            try:
-                await self._sender.send({**frame, "session_id": session_id})
-            except Exception:
-                return
+        try:
+            async for frame in frames:
+                if frame.get("type") == "typing" and frame.get("author") != "shopper":
+                    continue  # the console shows the shopper typing, not itself or the bot
+                try:
+                    await self._sender.send({**frame, "session_id": session_id})
+                except Exception:
+                    return
+        except Exception:  # the bus failed: the console reconnects and watches again
+            await close_for_reconnect(self._ws, "message bus failed")
 
 
 async def _read_frames(ws: WebSocket, sender: FrameSender, desk: AgentDesk, agent: AgentClaims,
                        watcher: SessionWatcher) -> None:
     max_bytes = desk.rt.settings.max_frame_bytes
-    while True:
+    while ws.application_state == WebSocketState.CONNECTED:  # not once the server closed it
         raw = await ws.receive_text()
         try:
             await _handle(parse_client_frame(raw, max_bytes, agent_frame_adapter), sender, desk, agent, watcher)
