@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from assistant.admin.stats import refresh_metrics
-from assistant.api import admin, agent_desk, auth, left_messages, sessions
+from assistant.api import admin, agent_desk, auth, health, left_messages, sessions
 from assistant.chat import socket as chat_socket
 from assistant.config import REPO_ROOT, Settings, get_settings
 from assistant.handoff import socket as agent_socket
@@ -43,10 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(agent_desk.router)
     app.include_router(left_messages.router)
     app.include_router(agent_socket.router)
-
-    @app.get("/healthz")
-    async def healthz() -> dict:
-        return {"ok": True}
+    app.include_router(health.router)
 
     @app.get("/metrics")
     async def metrics() -> Response:
