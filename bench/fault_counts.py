@@ -38,7 +38,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict:
     redis = _start_redis(args.redis_port, workdir) if args.scenario == "redis" else None
     redis_url = f"redis://127.0.0.1:{args.redis_port}/0" if redis else None
     server = ServerProcess(server_env(Path(args.state_dir), url, redis_url=redis_url), args.port,
-                           workdir / "server.log")
+                           Path(args.log) if args.log else workdir / "server.log")
     await asyncio.to_thread(server.start)
     try:
         shoppers = [await Shopper.start(server.url) for _ in range(args.sessions)]
@@ -92,6 +92,7 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--port", type=int, default=8320)
     parser.add_argument("--redis-port", type=int, default=8379)
+    parser.add_argument("--log", default=None, help="keep the server's log in this file")
     parser.add_argument("--before-s", type=float, default=3.0, help="steady traffic before the fault")
     parser.add_argument("--after-s", type=float, default=2.0, help="steady traffic after the fault")
     args = parser.parse_args()

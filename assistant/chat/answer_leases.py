@@ -17,8 +17,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from assistant.store.models import AnswerState, Message, utcnow
 
@@ -56,16 +57,29 @@ class AnswerLeases:
         return next(iter(await self._claim_where(now, Message.id == message_id, *self._free(now))), None)
 
     async def claim_stale(self, older_than_s: float, limit: int) -> list[Claim]:
-        """Lease pending messages older than `older_than_s` whose lease is free or expired, oldest first."""
+        """Lease the oldest pending message of sessions left behind: older than `older_than_s`, lease free
+        or expired, no earlier message of its session still pending (that one is being answered, or is
+        this claim). The rest of a session's backlog is claimed one by one with `claim_next`, so no lease
+        runs out while its message waits for the turn before it."""
         now = utcnow()
+        earlier = aliased(Message)
         stale = (
             select(Message.id)
-            .where(*self._free(now), Message.created_at < now - timedelta(seconds=older_than_s))
+            .where(*self._free(now), Message.created_at < now - timedelta(seconds=older_than_s),
+                   ~exists().where(earlier.session_id == Message.session_id, earlier.seq < Message.seq,
+                                   earlier.answer_state == AnswerState.PENDING))
             .order_by(Message.id).limit(limit)
             .with_for_update(skip_locked=True)  # PostgreSQL; SQLite renders no locking clause
         )
-        claims = await self._claim_where(now, Message.id.in_(stale), *self._free(now))
-        return sorted(claims, key=lambda c: (c.session_id, c.seq))
+        return await self._claim_where(now, Message.id.in_(stale), *self._free(now))
+
+    async def claim_next(self, session_id: str) -> Claim | None:
+        """Lease the session's oldest pending message, if its lease is free or expired."""
+        now = utcnow()
+        oldest = (select(Message.id).where(Message.session_id == session_id,
+                                           Message.answer_state == AnswerState.PENDING)
+                  .order_by(Message.seq).limit(1).scalar_subquery())
+        return next(iter(await self._claim_where(now, Message.id == oldest, *self._free(now))), None)
 
     async def _claim_where(self, now, *conditions) -> list[Claim]:
         token = f"{self.worker}#{next(self._claims)}"

@@ -1,9 +1,10 @@
 """The answering worker of one process: answers pending shopper messages under a lease, apart from any socket.
 
 A stored message is handed over at once (`submit`); a sweep at start-up and every `answer_sweep_s`
-claims the pending messages older than `answer_grace_s` whose lease is free or expired (a worker that
-died mid-turn, a process killed before its task ran) and answers them. One session's messages are
-answered one at a time, in seq order, since each turn reads the state the previous one left.
+claims pending messages older than `answer_grace_s` whose lease is free or expired (a worker that
+died mid-turn, a process killed before its task ran) and answers them, then the rest of each such
+session's backlog. One session's messages are answered one at a time, in seq order, since each turn
+reads the state the previous one left; each is claimed just before its turn, so leases stay short.
 """
 
 from __future__ import annotations
@@ -48,11 +49,8 @@ class Answerer:
     async def sweep(self) -> int:
         """Claim stale pending messages and answer them; returns how many were claimed."""
         claims = await self.leases.claim_stale(self._grace_s, self._batch)
-        by_session: dict[str, list[Claim]] = defaultdict(list)
         for claim in claims:
-            by_session[claim.session_id].append(claim)
-        for session_id, session_claims in by_session.items():
-            self._spawn(self._answer_in_turn(session_id, session_claims))
+            self._spawn(self._answer_backlog(claim))
         if claims:
             metrics.ANSWER_SWEPT.inc(len(claims))
             log.info("answer sweep claimed %d pending message(s)", len(claims))
@@ -93,12 +91,19 @@ class Answerer:
             if claim is not None:
                 await self._answer(claim)
 
-    async def _answer_in_turn(self, session_id: str, claims: list[Claim]) -> None:
+    async def _answer_backlog(self, claim: Claim) -> None:
+        """A swept message, then the session's later pending ones, one claim at a time."""
+        session_id = claim.session_id
         async with self._turn(session_id):
-            for claim in claims:
-                await self._answer(claim)
+            while claim is not None and await self._answer(claim):
+                try:
+                    claim = await self.leases.claim_next(session_id)
+                except Exception:  # the store is down: the next sweep goes on
+                    log.warning("could not claim the next message of session %s", session_id, exc_info=True)
+                    return
 
-    async def _answer(self, claim: Claim) -> None:
+    async def _answer(self, claim: Claim) -> bool:
+        """Answer (or give to a person) a claimed message; False when it failed and was left for a retry."""
         try:
             if claim.attempts > self._max_attempts:
                 await self._give_to_person(claim)
@@ -114,6 +119,8 @@ class Answerer:
                           claim.message_id, claim.attempts)
             with suppress(Exception):
                 await self.leases.release(claim)
+            return False
+        return True
 
     async def _give_to_person(self, claim: Claim) -> None:
         """A message the bot failed on `max_attempts` times goes to a person instead of failing forever."""

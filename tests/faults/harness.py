@@ -38,7 +38,7 @@ def server_env(state_dir: Path, database_url: str | None = None, **settings: Any
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPASSIST_")}
     env.update(PYTHONPATH=str(REPO), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", ANONYMIZED_TELEMETRY="False",
                TOKENIZERS_PARALLELISM="false")
-    values = {"state_dir": state_dir, "secret_key": SECRET, "demo_item_limit": 300, "answer_lease_s": 4,
+    values = {"state_dir": state_dir, "secret_key": SECRET, "demo_item_limit": 300, "answer_lease_s": 8,
               "answer_grace_s": 1, "answer_sweep_s": 0.5, "handoff_on_low_confidence": "false",
               "handoff_on_request": "false", "handoff_after_fallbacks": 0, "handoff_after_complaints": 0,
               **({"database_url": database_url} if database_url else {}), **settings}

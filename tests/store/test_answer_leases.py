@@ -81,3 +81,15 @@ async def test_the_sweep_takes_old_pending_messages_with_a_free_or_expired_lease
     assert [c.message_id for c in claimed] == [old.message_id]
     assert claimed[0].attempts == 1
     assert await sweeper.claim_stale(older_than_s=5, limit=10) == []  # now leased by the sweeper itself
+
+
+async def test_a_swept_session_is_claimed_one_message_at_a_time_in_order(sessions):
+    store, chat, first = await pending_message(sessions, age_s=60)
+    second = await store.append(chat.id, Author.SHOPPER, "and my refund?", client_msg_id="c2",
+                                answer_state=AnswerState.PENDING)
+    leases = AnswerLeases(sessions, lease_s=30, worker="w")
+    swept = await leases.claim_stale(older_than_s=5, limit=10)
+    assert [c.message_id for c in swept] == [first.message_id]  # the later one waits: no lease runs out
+    assert await leases.claim_next(chat.id) is None  # the oldest pending is leased (being answered)
+    assert await leases.settle_now(swept[0], AnswerState.ANSWERED)
+    assert (await leases.claim_next(chat.id)).message_id == second.message_id
