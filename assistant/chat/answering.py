@@ -42,9 +42,9 @@ class Answerer:
         """Sweep now (messages a previous process left pending) and then periodically."""
         self._sweeper = asyncio.create_task(self._sweep_forever())
 
-    def submit(self, session_id: str, message_id: int) -> None:
+    def submit(self, session_id: str, message_id: int) -> asyncio.Task:
         """Answer a stored message in the background (no-op when someone else holds or settled it)."""
-        self._spawn(self._claim_and_answer(session_id, message_id))
+        return self._spawn(self._claim_and_answer(session_id, message_id))
 
     async def sweep(self) -> int:
         """Claim stale pending messages and answer them; returns how many were claimed."""
@@ -68,10 +68,11 @@ class Answerer:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _sweep_forever(self) -> None:
         while True:

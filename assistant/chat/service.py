@@ -94,11 +94,12 @@ class ChatService:
         self.feedback = FeedbackStore(sessions)
         self._frustration = frustration or FrustrationPolicy()
         # hands a stored, pending message to the answering worker (assistant/chat/answering.py)
-        self.answer_later: Callable[[str, int], None] = lambda session_id, message_id: None
+        self.answer_later: Callable[[str, int], asyncio.Future | None] = lambda session_id, message_id: None
 
     # ---- shopper message ----
-    async def accept_message(self, chat: ChatSession, text: str, client_msg_id: str) -> tuple[AckFrame, bool]:
-        """Validate, store, and have it answered; returns the ack and whether the message is new.
+    async def accept_message(self, chat: ChatSession, text: str,
+                             client_msg_id: str) -> tuple[AckFrame, asyncio.Future | None]:
+        """Validate, store, and have it answered; returns the ack and the answering turn (None if none).
 
         The answer does not depend on this socket: a pending message (new, or a retry whose answer is
         still missing) goes to the answering worker, which stores the reply even if the shopper is gone.
@@ -116,14 +117,14 @@ class ChatService:
                                          payload={"mood": mood} if mood else None,
                                          session_values=mood_values(chat, mood) or None,
                                          answer_state=answer_state)
-        if stored.answer_state == AnswerState.PENDING:
-            self.answer_later(chat.id, stored.message_id)
+        answering = self.answer_later(chat.id, stored.message_id) if stored.answer_state == AnswerState.PENDING \
+            else None
         if stored.created:
             metrics.MESSAGES.labels("shopper").inc()
             await publish_stored(self.bus, session_channel(chat.id), reply_frame(stored.message))
             if chat.state == SessionState.WAITING:  # the queue shows each session's last message
                 await publish_stored(self.bus, AGENTS_CHANNEL, {"type": "queue_changed", "session_id": chat.id})
-        return AckFrame(client_msg_id=client_msg_id, seq=stored.seq), stored.created
+        return AckFrame(client_msg_id=client_msg_id, seq=stored.seq), answering
 
     async def answer(self, claim: Claim, leases: AnswerLeases) -> None:
         """Run the dialogue graph for a claimed shopper message; store the reply and settle the claim at once."""

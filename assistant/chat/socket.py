@@ -156,9 +156,12 @@ async def _handle(frame, sender: FrameSender, chat_service: ChatService, session
     chat = await chat_service.store.get_session(session_id)
     match frame:
         case MessageFrame():
-            # stored, then handed to the answering worker: the answer no longer depends on this socket
-            ack, _ = await chat_service.accept_message(chat, frame.text, frame.client_msg_id)
+            ack, answering = await chat_service.accept_message(chat, frame.text, frame.client_msg_id)
             await sender.send(ack)
+            if answering is not None:
+                # this socket's frames keep their order (one turn at a time), but the turn, run by the
+                # answering worker, goes on and stores its reply even if the socket is gone
+                await asyncio.shield(answering)
         case EventFrame():
             await sender.send(await chat_service.record_event(chat, frame.kind, frame.item_id))
         case ResumeFrame():
