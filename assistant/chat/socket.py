@@ -91,7 +91,12 @@ async def chat_socket(ws: WebSocket, session_id: str = "", token: str = "") -> N
     except TokenError as e:
         await ws.close(code=CLOSE_UNAUTHORIZED, reason=str(e))
         return
-    chat = await rt.chat.store.get_session(session_id)
+    try:
+        chat = await rt.chat.store.get_session(session_id)
+    except Exception:  # the store lost its connection: the client comes back in a moment
+        log.warning("store unavailable while opening session %s", session_id, exc_info=True)
+        await close_for_reconnect(ws, "store unavailable")
+        return
     if chat is None:
         await ws.close(code=CLOSE_UNKNOWN_SESSION, reason="unknown session")
         return

@@ -136,8 +136,14 @@ class Shopper:
                 self.close_codes.append(closed.rcvd.code if closed.rcvd else None)
             await asyncio.sleep(_RECONNECT_S)
 
+    def resume_point(self) -> int:
+        """Resume after the highest seq seen, or before the first message whose answer has not arrived:
+        an answer stored just before the socket dropped may have a lower seq than a later ack."""
+        waiting = self.unanswered()
+        return min(self.last_seq, min(waiting) - 1) if waiting else self.last_seq
+
     async def _converse(self, ws, sending: asyncio.Event, stop: asyncio.Event) -> None:
-        await ws.send(json.dumps({"type": "resume", "after_seq": self.last_seq}))
+        await ws.send(json.dumps({"type": "resume", "after_seq": self.resume_point()}))
         for cid, text in list(self.unacked.items()):
             await ws.send(json.dumps({"type": "message", "text": text, "client_msg_id": cid}))
         reader = asyncio.create_task(self._read(ws))
@@ -168,9 +174,10 @@ class Shopper:
             self.last_seq = max(self.last_seq, frame.get("seq") or 0)
 
     def unanswered(self) -> set[int]:
-        """Acknowledged messages this shopper has not yet seen a bot reply to."""
-        answered = {f.get("in_reply_to") for f in self.frames.values() if f["author"] == "bot"}
-        return set(self.acked.values()) - answered
+        """Acknowledged messages this shopper has not yet seen a bot reply to (nor replayed as with a person)."""
+        settled = {f.get("in_reply_to") for f in self.frames.values() if f["author"] == "bot"}
+        settled |= {s for s, f in self.frames.items() if f.get("answer_state") == "with_person"}
+        return set(self.acked.values()) - settled
 
 
 @dataclass

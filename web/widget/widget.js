@@ -106,6 +106,9 @@
     session: stored.session || null, // {session_id, token, customer_id, customer_name}
     pending: Array.isArray(stored.pending) ? stored.pending : [], // [{client_msg_id, text}]
     lastSeq: 0, // highest seq seen on this page view (resume replays the rest)
+    // seqs of acknowledged messages whose answer has not arrived: an answer stored just before the
+    // socket dropped can have a lower seq than a later ack, so resume starts before the first of these
+    awaiting: new Set(),
     ws: null,
     connected: false,
     attempt: 0,
@@ -514,6 +517,7 @@
     log.replaceChildren();
     setTyping(false);
     state.lastSeq = 0;
+    state.awaiting.clear();
     state.lastStatusKey = '';
     setChatState('bot');
   }
@@ -641,7 +645,7 @@
       setChatState('bot'); // the server sends a status frame after the resume if someone else has the chat
       refreshPendingMeta();
       state.stableTimer = setTimeout(() => { state.attempt = 0; }, STABLE_MS);
-      ws.send(JSON.stringify({ type: 'resume', after_seq: state.lastSeq }));
+      ws.send(JSON.stringify({ type: 'resume', after_seq: resumePoint() }));
       for (const p of state.pending) {
         p.sent = true;
         ws.send(JSON.stringify({ type: 'message', text: p.text, client_msg_id: p.client_msg_id }));
@@ -712,14 +716,21 @@
     if (!sendFrame(frame) && state.outbox.length < 50) state.outbox.push(frame);
   }
 
+  function resumePoint() {
+    return state.awaiting.size ? Math.min(state.lastSeq, Math.min(...state.awaiting) - 1) : state.lastSeq;
+  }
+
   function handleFrame(frame) {
     const seq = Number(frame.seq);
     switch (frame.type) {
       case 'ack':
         confirmPending(frame.client_msg_id, seq);
+        if (Number.isFinite(seq)) state.awaiting.add(seq);
         break;
       case 'reply':
         renderReply(frame);
+        if (frame.in_reply_to != null) state.awaiting.delete(Number(frame.in_reply_to));
+        if (frame.answer_state === 'with_person') state.awaiting.delete(seq);
         break;
       case 'status':
         renderStatus(frame);
