@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import AfterValidator, BaseModel, Field, TypeAdapter
+
+from assistant.privacy.redaction import redact_secrets
+
+# text typed by a person: card numbers, IBANs and passwords are masked as the frame is read, so no part of
+# the server (store, logs, bus, models, agents) ever holds them
+TypedText = Annotated[str, AfterValidator(lambda text: redact_secrets(text).text)]
 
 # ---------- client -> server ----------
 
 
 class MessageFrame(BaseModel):
     type: Literal["message"]
-    text: str
+    text: TypedText
     client_msg_id: str = Field(min_length=1, max_length=100)
 
 
@@ -41,7 +47,7 @@ class LeaveMessageFrame(BaseModel):
     """A message left for later when no agent is online."""
 
     type: Literal["leave_message"]
-    text: str
+    text: TypedText
     contact: str = Field(default="", max_length=200)
 
 
@@ -76,7 +82,7 @@ class AgentMessageFrame(BaseModel):
 
     type: Literal["message"]
     session_id: str = Field(min_length=1, max_length=64)
-    text: str
+    text: TypedText
     client_msg_id: str = Field(min_length=1, max_length=100)
 
 

@@ -1,0 +1,1 @@
+"""Personal data: redaction, export and erasure, retention, consent, audit."""

@@ -1,0 +1,81 @@
+"""The detectors of personal data: what they mask, in which formats and languages, and what they leave alone."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from assistant.privacy.log_redaction import RedactingFilter, install_log_redaction
+from assistant.privacy.redaction import (
+    iban_valid,
+    luhn_valid,
+    mask_contacts,
+    mask_personal,
+    redact_secrets,
+    secret_notice,
+)
+
+
+@pytest.mark.parametrize("card", ["4111111111111111", "4111 1111 1111 1111", "4111-1111-1111-1111",
+                                  "4111.1111.1111.1111", "3782 822463 10005", "5555555555554444"])
+def test_card_numbers_in_any_layout_are_removed(card):
+    out = redact_secrets(f"please charge {card}, thanks")
+    assert out.text == "please charge [card number removed], thanks"
+    assert out.kinds == ("card",)
+
+
+@pytest.mark.parametrize("text", ["order 4111111111111112 was cancelled", "my order 12345 cost 129.95",
+                                  "I paid 1.299,00 € on 2026-11-02", "Order 1234567 and order 7654321",
+                                  "tracking 9400111899223344556677", "serial SN 4023 5566 7788"])
+def test_order_numbers_prices_and_failed_checksums_are_untouched(text):
+    assert mask_personal(text) == text
+
+
+def test_iban_is_checked_by_mod_97():
+    assert iban_valid("DE89370400440532013000")
+    assert not iban_valid("DE89370400440532013001")
+    out = redact_secrets("IBAN: de89 3704 0044 0532 0130 00 please refund")
+    assert out.text == "IBAN: [IBAN removed] please refund"
+    assert luhn_valid("4111111111111111") and not luhn_valid("4111111111111112")
+
+
+@pytest.mark.parametrize(("text", "kept"), [
+    ("my password is hunter2", "my password is "), ("pw: s3cr3t!", "pw: "),
+    ("Mein Passwort ist Sommer2024", "Mein Passwort ist "), ("mot de passe : azerty99", "mot de passe : "),
+    ("mi contraseña es perro1234", "mi contraseña es "), ("moje hasło to Kot12345", "moje hasło to "),
+])
+def test_passwords_typed_in_several_languages_are_removed(text, kept):
+    assert redact_secrets(text).text == kept + "[password removed]"
+
+
+@pytest.mark.parametrize("text", ["my password is not working", "I forgot my password",
+                                  "Mein Passwort ist falsch", "how do I reset my password?"])
+def test_talk_about_a_password_is_not_a_password(text):
+    assert redact_secrets(text).text == text
+
+
+def test_contacts_stay_for_the_agent_but_are_masked_for_everyone_else():
+    text = "write to jane.doe@example.com or call +44 20 7946 0958 about order 10234"
+    assert redact_secrets(text).text == text  # the agent handling the session sees them
+    assert mask_contacts(text) == "write to [e-mail hidden] or call [phone hidden] about order 10234"
+
+
+def test_the_notice_names_what_was_removed():
+    masked = redact_secrets("card 4111111111111111 and my password is abc12345").text
+    assert "card number and password" in secret_notice(masked)
+    assert secret_notice("hello") is None
+
+
+def test_log_records_are_masked_whatever_logger_or_handler(caplog):
+    install_log_redaction()
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("anything.at.all").info("shopper wrote %s (%s)", "4111 1111 1111 1111", "x@y.io")
+        try:
+            raise ValueError("card 5555555555554444")
+        except ValueError:
+            logging.getLogger("other").exception("failed")
+    assert "4111" not in caplog.text and "5555555555554444" not in caplog.text and "x@y.io" not in caplog.text
+    assert "[card number removed]" in caplog.text
+    record = logging.LogRecord("n", logging.INFO, __file__, 1, "pw: %s", ("opensesame",), None)
+    assert RedactingFilter().filter(record) and record.getMessage() == "pw: [password removed]"
