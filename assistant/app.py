@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
+import asyncio
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -12,10 +13,12 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from assistant.admin.stats import refresh_metrics
-from assistant.api import admin, agent_desk, auth, health, left_messages, sessions
+from assistant.api import admin, agent_desk, auth, health, left_messages, privacy, sessions
 from assistant.chat import socket as chat_socket
 from assistant.config import REPO_ROOT, Settings, get_settings
 from assistant.handoff import socket as agent_socket
+from assistant.privacy.log_redaction import install_log_redaction
+from assistant.privacy.retention import retention_loop
 from assistant.runtime import build_runtime
 
 WEB_DIR = REPO_ROOT / "web"
@@ -23,13 +26,19 @@ WEB_DIR = REPO_ROOT / "web"
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    install_log_redaction()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.runtime = await build_runtime(settings)
+        retention = asyncio.create_task(retention_loop(app.state.runtime.sessions, settings.retention_days,
+                                                       settings.retention_interval_s))
         try:
             yield
         finally:
+            retention.cancel()
+            with suppress(asyncio.CancelledError):
+                await retention
             await app.state.runtime.close()
 
     app = FastAPI(title="Shopassist", version="0.1.0", lifespan=lifespan)
@@ -37,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
                        allow_headers=["*"])
     app.include_router(sessions.router)
+    app.include_router(privacy.shopper_router)
     app.include_router(auth.router)
     app.include_router(chat_socket.router)
     app.include_router(admin.router)

@@ -291,3 +291,92 @@ def import_catalogue_command(
     from assistant.config import get_settings
 
     import_catalogue(get_settings(), folder, echo=typer.echo)
+
+
+customer_app = typer.Typer(help="A customer's personal data: export it or erase it (docs/privacy.md).",
+                           no_args_is_help=True)
+app.add_typer(customer_app, name="customer")
+
+
+def _run_with_store(work):
+    """Run `work(sessions)` against the configured store (schema upgraded first), then dispose of it."""
+    import asyncio
+
+    from assistant.config import get_settings
+    from assistant.privacy.log_redaction import install_log_redaction
+    from assistant.store.database import async_session_factory, make_async_engine, upgrade_schema
+
+    install_log_redaction()
+    settings = get_settings()
+    upgrade_schema(settings.resolved_database_url)
+
+    async def run():
+        engine = make_async_engine(settings.resolved_database_url)
+        try:
+            return await work(async_session_factory(engine))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+@customer_app.command("export")
+def customer_export(
+    customer_id: str = typer.Argument(..., help="the customer's id"),
+    out: Path | None = typer.Option(None, "--out", dir_okay=False, help="write here instead of to stdout"),
+) -> None:
+    """Print (or write) every session, message, event, order and feedback of a customer as JSON (audited)."""
+    import json
+
+    from assistant.privacy.audit import OPERATOR
+    from assistant.privacy.data_rights import export_customer_data
+    from assistant.privacy.export import UnknownCustomer
+
+    try:
+        document = _run_with_store(lambda sessions: export_customer_data(sessions, customer_id, OPERATOR))
+    except UnknownCustomer as e:
+        typer.echo(f"no customer {customer_id!r}", err=True)
+        raise typer.Exit(1) from e
+    text = json.dumps(document, ensure_ascii=False, indent=2)
+    if out is None:
+        typer.echo(text)
+    else:
+        out.write_text(text + "\n", encoding="utf-8")
+        typer.echo(f"wrote the data of customer {customer_id} to {out}", err=True)
+
+
+@customer_app.command("erase")
+def customer_erase(
+    customer_id: str = typer.Argument(..., help="the customer's id"),
+    yes: bool = typer.Option(False, "--yes", help="do not ask for confirmation"),
+) -> None:
+    """Erase everything that names a customer (one transaction); anonymous counts stay. A running server
+    forgets the customer's live profile at its next restart: erase through the admin API to drop it at once."""
+    from assistant.privacy.audit import OPERATOR
+    from assistant.privacy.data_rights import erase_customer_data
+    from assistant.privacy.export import UnknownCustomer
+
+    if not yes:
+        typer.confirm(f"Erase every message, event and record of customer {customer_id}?", abort=True)
+    try:
+        report = _run_with_store(lambda sessions: erase_customer_data(sessions, customer_id, OPERATOR))
+    except UnknownCustomer as e:
+        typer.echo(f"no customer {customer_id!r}", err=True)
+        raise typer.Exit(1) from e
+    typer.echo(f"erased customer {customer_id}: {_describe(report.counts())}; "
+               f"their orders are kept as {report.subject}")
+
+
+@app.command()
+def retention(days: int | None = typer.Option(None, help="override SHOPASSIST_RETENTION_DAYS")) -> None:
+    """Erase transcripts and behaviour events older than the retention period, purge expired revoked tokens."""
+    from assistant.config import get_settings
+    from assistant.privacy.retention import run_retention
+
+    keep = days or get_settings().retention_days
+    report = _run_with_store(lambda sessions: run_retention(sessions, keep))
+    typer.echo(f"retention {keep} days (before {report.cutoff}): {_describe(report.counts())}")
+
+
+def _describe(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {what.replace('_', ' ')}" for what, n in counts.items())

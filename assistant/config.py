@@ -110,6 +110,13 @@ class Settings(BaseSettings):
     retrain_eval_per_intent: int = Field(default=10, description="dev rows per intent to compare old and new")
     retrain_tolerance: float = Field(default=0.0, description="how much worse a new model may be and still win")
 
+    # personal data (docs/privacy.md)
+    retention_days: int = Field(default=180, ge=1, description="transcripts and behaviour events older than "
+                                "this are erased; revoked-token rows are purged once expired")
+    retention_interval_s: float = Field(default=3600.0, gt=0, description="how often the server runs retention")
+    activity_consent_default: bool = Field(default=True, description="the widget's \"use my activity for "
+                                           "suggestions\" switch for a new session, until the shopper changes it")
+
     # optional LLM (off by default; never required)
     llm_backend: str | None = Field(default=None, description="'fake' for tests or an import path")
 

@@ -45,6 +45,11 @@ class Embedder:
             self._query_encoder = encoder
             self._queries.clear()  # vectors of the previous encoder
 
+    def clear_query_cache(self) -> None:
+        """Forget every cached query vector (after a customer's data is erased: the keys are their words)."""
+        with self._lock:
+            self._queries.clear()
+
     def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
         """Documents (FAQ entries, items): always the fp32 model, never cached."""
         if len(texts) == 0:

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from assistant import metrics
 from assistant.admin.feedback_stats import feedback_figures
+from assistant.privacy.redaction import mask_contacts
 from assistant.store.models import Author, BehaviourEvent, ChatSession, Message, RecExposure, SessionState, utcnow
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,9 @@ def _bot_turns(messages) -> list[dict[str, Any]]:
             route = reading.get("route")
             turns.append({
                 "session_id": m.session_id, "message_id": m.id, "at": m.created_at.isoformat() + "Z",
-                "question": asked.text if asked else None, "reply": m.text, "intent": m.payload.get("intent"),
+                # the review list is read by people who do not handle the session: no contact data
+                "question": mask_contacts(asked.text) if asked else None, "reply": mask_contacts(m.text),
+                "intent": m.payload.get("intent"),
                 "confidence": m.payload.get("confidence"), "route": route,
                 "latency_ms": (m.created_at - asked.created_at).total_seconds() * 1000 if asked else None,
                 "needs_review": bool(reading.get("fallback")) or route in REVIEW_ROUTES
@@ -141,6 +144,11 @@ class StatsCache:
 
 
 _caches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per server (its session maker)
+
+
+def forget_cached_stats() -> None:
+    """Drop every cached computation (after an erasure: the review list quotes shopper messages)."""
+    _caches.clear()
 
 
 async def cached_stats(sessions: async_sessionmaker, settings) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from assistant.agent.dialogue import DialogueContext, ShownItem
 from assistant.agent.followups import COLOURS, colour_in, pick_by_ordinal
 from assistant.agent.product_query import parse_product_query
 from assistant.agent.state import DialogueState
+from assistant.privacy.consent import profile_inputs
 
 SEARCH_POOL = 3  # search k x this, so out-of-stock and recently bought items can be dropped
 
@@ -69,12 +70,14 @@ class ProductDialogue:
         rec = self._recommender_for(state.get("variant", "A"))
         if rec is None:
             return await self.products(state)
-        customer = state.get("customer_id")
+        # without the shopper's consent: no purchase history and no live profile, only this message
+        customer, profile = profile_inputs(state.get("customer_id"), state["session_id"],
+                                           state.get("activity_consent", True))
         history = await self.t.catalog.purchased_items(customer) if customer else []
         skip = await self._excluded(state)
         k = self.t.settings.recs_k
         recs = await asyncio.to_thread(rec.recommend, history, state["text"], k * SEARCH_POOL, tuple(skip),
-                                       customer or state["session_id"])
+                                       profile)
         info = await self.t.catalog.items([r.item_id for r in recs])
         # a suggestion the shopper cannot buy now is no suggestion: out-of-stock items are left out
         cards = [card(info[r.item_id], float(r.score), r.reason) for r in recs

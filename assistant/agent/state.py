@@ -16,6 +16,7 @@ class DialogueState(TypedDict, total=False):
     frustration: int  # frustrated shopper messages so far in this session
     variant: str  # the session's recommendation A/B variant
     dialogue: dict[str, Any] | None  # DialogueContext as stored: order in focus, items shown, topic
+    activity_consent: bool  # False: suggestions from the current message only (no history, no profile)
     # classify
     reading: dict[str, Any]  # IntentReading as a dict
     route: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from assistant.api import admin_faq, admin_items, admin_learning, admin_ops
+from assistant.api import admin_faq, admin_items, admin_ops, privacy
 from assistant.api.deps import current_admin
 
 router = APIRouter(prefix="/api/admin", dependencies=[Depends(current_admin)])
@@ -12,3 +13,4 @@ router.include_router(admin_faq.router)
 router.include_router(admin_items.router)
 router.include_router(admin_ops.router)
 router.include_router(admin_learning.router)
+router.include_router(privacy.admin_router)

@@ -12,10 +12,12 @@ from assistant.chat.service import FrameRefused
 from assistant.handoff.assignment import Outcome
 from assistant.handoff.desk import AgentDesk
 from assistant.handoff.views import QueueItem, ShopperContext, Transcript, load_transcript, queue_item, shopper_context
+from assistant.intent.feedback import record_feedback
 from assistant.intent.labels import LABELS, is_known_intent
+from assistant.privacy.audit import CUSTOMER, READ_CUSTOMER, READ_TRANSCRIPT, SESSION, Actor, record_read
 from assistant.runtime import Runtime
 from assistant.security import AgentClaims
-from assistant.store.models import Author, ChatSession, LabelledFeedback, Message
+from assistant.store.models import Author, ChatSession, Message
 
 router = APIRouter(prefix="/api/agent", tags=["agent"])
 
@@ -126,14 +128,17 @@ async def resolutions(agent: AgentClaims = Depends(current_agent), rt: Runtime =
 @router.get("/sessions/{session_id}/transcript", response_model=Transcript)
 async def transcript(agent: AgentClaims = Depends(current_agent), chat: ChatSession = Depends(known_session),
                      rt: Runtime = Depends(get_runtime)) -> Transcript:
-    """Every stored message, each shopper message with the bot's reading of it."""
+    """Every stored message, each shopper message with the bot's reading of it (the read is audited)."""
+    await record_read(rt.sessions, Actor.of(agent), READ_TRANSCRIPT, SESSION, chat.id)
     return await load_transcript(rt, chat)
 
 
 @router.get("/sessions/{session_id}/shopper", response_model=ShopperContext)
 async def shopper(agent: AgentClaims = Depends(current_agent), chat: ChatSession = Depends(known_session),
                   rt: Runtime = Depends(get_runtime)) -> ShopperContext:
-    """The shopper's recent orders and the recommender's suggestions for them."""
+    """The shopper's recent orders and the recommender's suggestions for them (the read is audited)."""
+    subject = (CUSTOMER, chat.customer_id) if chat.customer_id else (SESSION, chat.id)
+    await record_read(rt.sessions, Actor.of(agent), READ_CUSTOMER, *subject)
     return await shopper_context(rt, chat)
 
 
@@ -153,8 +158,7 @@ async def correct_intent(session_id: str, message_id: int, body: IntentCorrectio
         raise HTTPException(404, "no such message in this session")
     if msg.author != Author.SHOPPER:
         raise HTTPException(422, "only shopper messages have an intent")
-    row = LabelledFeedback(text=msg.text, intent=body.intent, message_id=msg.id, agent_id=agent.agent_id)
-    db.add(row)
+    row = await db.run_sync(lambda sync_db: record_feedback(sync_db, msg.text, body.intent, msg.id, agent.agent_id))
     await db.commit()
     return FeedbackStored(feedback_id=row.id, message_id=msg.id, intent=row.intent)
 

@@ -11,7 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assistant.api.deps import current_agent, get_db, get_runtime
 from assistant.chat.bus import session_channel
+from assistant.chat.protocol import TypedText
 from assistant.chat.service import reply_frame
+from assistant.privacy.audit import LEFT_MESSAGES, READ_LEFT_MESSAGES, Actor, add_audit
 from assistant.runtime import Runtime
 from assistant.security import AgentClaims
 from assistant.store.models import Author, LeftMessage, utcnow
@@ -29,13 +31,15 @@ class LeftMessageView(BaseModel):
 
 
 class Answer(BaseModel):
-    text: str = Field(min_length=1)
+    text: TypedText = Field(min_length=1)
 
 
 @router.get("", response_model=list[LeftMessageView])
 async def left_messages(answered: bool = False, agent: AgentClaims = Depends(current_agent),
                         db: AsyncSession = Depends(get_db)) -> list[LeftMessageView]:
-    """Unanswered messages oldest first (or the answered ones, newest first, with ?answered=true)."""
+    """Unanswered messages oldest first (or the answered ones, newest first, with ?answered=true); audited."""
+    add_audit(db, Actor.of(agent), READ_LEFT_MESSAGES, LEFT_MESSAGES, "answered" if answered else "unanswered")
+    await db.commit()
     query = select(LeftMessage)
     if answered:
         query = query.where(LeftMessage.answered_at.is_not(None)).order_by(LeftMessage.answered_at.desc())

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assistant.api.deps import get_db, get_runtime, shopper_session_id
+from assistant.privacy.erasure import ERASED_PREFIX
 from assistant.runtime import Runtime
 from assistant.security import issue_session_token
 from assistant.store.models import Customer, Order
@@ -17,6 +18,8 @@ router = APIRouter(prefix="/api", tags=["shopper"])
 
 class SessionRequest(BaseModel):
     customer_id: str | None = Field(default=None, max_length=64)
+    activity_consent: bool | None = Field(default=None, description="the widget's \"use my activity for "
+                                          "suggestions\" switch; None = the shop's default")
 
 
 class SessionCreated(BaseModel):
@@ -24,6 +27,7 @@ class SessionCreated(BaseModel):
     token: str
     customer_id: str | None = None
     customer_name: str | None = None
+    activity_consent: bool = True
 
 
 class DemoCustomer(BaseModel):
@@ -42,9 +46,11 @@ async def start_session(body: SessionRequest | None = None, rt: Runtime = Depend
         if customer is None:
             raise HTTPException(404, f"unknown customer {customer_id!r}")
         name = customer.name
-    chat = await rt.chat.store.create_session(customer_id)
+    consent = body.activity_consent if body and body.activity_consent is not None \
+        else rt.settings.activity_consent_default
+    chat = await rt.chat.store.create_session(customer_id, activity_consent=consent)
     return SessionCreated(session_id=chat.id, token=issue_session_token(rt.settings.secret_key, chat.id),
-                          customer_id=customer_id, customer_name=name)
+                          customer_id=customer_id, customer_name=name, activity_consent=consent)
 
 
 @router.get("/sessions/{session_id}/transcript")
@@ -61,6 +67,7 @@ async def demo_customers(db: AsyncSession = Depends(get_db), limit: int = 8) -> 
     rows = await db.execute(
         select(Customer.id, Customer.name, func.count(Order.id).label("n"))
         .join(Order, Order.customer_id == Customer.id)
+        .where(Customer.id.not_like(ERASED_PREFIX + "%"))  # orders kept anonymous after an erasure
         .group_by(Customer.id, Customer.name)
         .order_by(func.count(Order.id).desc(), Customer.id)
         .limit(min(max(limit, 1), 50))

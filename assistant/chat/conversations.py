@@ -28,9 +28,9 @@ class ConversationStore:
     def __init__(self, sessions: async_sessionmaker) -> None:
         self._sessions = sessions
 
-    async def create_session(self, customer_id: str | None) -> ChatSession:
+    async def create_session(self, customer_id: str | None, activity_consent: bool = True) -> ChatSession:
         session_id = uuid.uuid4().hex
-        chat = ChatSession(id=session_id, customer_id=customer_id,
+        chat = ChatSession(id=session_id, customer_id=customer_id, activity_consent=activity_consent,
                            variant=assign_variant(session_id, sorted(DEFAULT_VARIANTS)))
         async with self._sessions() as db:
             db.add(chat)

@@ -25,6 +25,7 @@ from assistant.chat.errors import FrameRefused
 from assistant.chat.feedback import FeedbackStore
 from assistant.chat.protocol import AckFrame, ReplyFrame, StatusFrame, TypingNotice
 from assistant.intent.frustration import FrustrationPolicy, Mood
+from assistant.privacy.redaction import secret_notice
 from assistant.store.models import (
     Agent,
     AnswerState,
@@ -124,7 +125,15 @@ class ChatService:
             await publish_stored(self.bus, session_channel(chat.id), reply_frame(stored.message))
             if chat.state == SessionState.WAITING:  # the queue shows each session's last message
                 await publish_stored(self.bus, AGENTS_CHANNEL, {"type": "queue_changed", "session_id": chat.id})
+            if chat.state != SessionState.BOT:  # no bot reply will carry the warning: the shop says it
+                await self._warn_about_secrets(chat.id, text)
         return AckFrame(client_msg_id=client_msg_id, seq=stored.seq), answering
+
+    async def _warn_about_secrets(self, session_id: str, text: str) -> None:
+        notice = secret_notice(text)
+        if notice is not None:
+            stored = await self.store.append(session_id, Author.SYSTEM, notice, payload={"author_name": "Shop"})
+            await publish_stored(self.bus, session_channel(session_id), reply_frame(stored.message))
 
     async def answer(self, claim: Claim, leases: AnswerLeases) -> None:
         """Run the dialogue graph for a claimed shopper message; store the reply and settle the claim at once."""
@@ -139,7 +148,7 @@ class ChatService:
             "session_id": chat.id, "customer_id": chat.customer_id, "text": claim.text,
             "pending": chat.pending, "fallback_streak": chat.fallback_streak,
             "variant": chat.variant, "complaints": chat.complaints, "dialogue": chat.dialogue,
-            "frustration": chat.frustration,
+            "frustration": chat.frustration, "activity_consent": chat.activity_consent,
         })
         await self._store_reply(chat, state, claim, leases)
         metrics.ANSWER_LATENCY.observe(time.perf_counter() - started)
@@ -161,7 +170,9 @@ class ChatService:
                         "items": [i["item_id"] for i in state.get("items", [])]},
         }
         missed = state["route"] == "out_of_scope" or bool(reading.get("fallback"))
-        stored = await self.store.append(chat.id, Author.BOT, state["reply"], payload=payload, session_values={
+        notice = secret_notice(state["text"])  # the message had a card number, IBAN or password removed
+        reply = f"{notice}\n\n{state['reply']}" if notice else state["reply"]
+        stored = await self.store.append(chat.id, Author.BOT, reply, payload=payload, session_values={
             "pending": state.get("next_pending"),
             "dialogue": _next_dialogue(state),
             "fallback_streak": (chat.fallback_streak + 1) if missed else 0,
@@ -226,6 +237,8 @@ class ChatService:
     async def record_event(self, chat: ChatSession, kind: str, item_id: int) -> dict[str, Any]:
         if not await self.catalog.exists(item_id):
             raise FrameRefused("unknown_item", f"no item with id {item_id}")
+        if not chat.activity_consent:  # the shopper said no: nothing is stored or learnt
+            return {"type": "event_ack", "kind": kind, "item_id": item_id, "recorded": False}
         async with self._sessions() as db:
             db.add(BehaviourEvent(customer_id=chat.customer_id, session_id=chat.id, item_id=item_id, kind=kind))
             await db.commit()
@@ -234,7 +247,7 @@ class ChatService:
         if rec is not None:
             # the profile changes now: the very next suggestion reflects this event
             await asyncio.to_thread(rec.observe, chat.customer_id or chat.id, item_id, kind)
-        return {"type": "event_ack", "kind": kind, "item_id": item_id}
+        return {"type": "event_ack", "kind": kind, "item_id": item_id, "recorded": True}
 
     async def replay(self, session_id: str, after_seq: int) -> list[dict[str, Any]]:
         return [reply_frame(m) for m in await self.store.messages_after(session_id, after_seq)]

@@ -37,6 +37,7 @@ from assistant.chat.socket import (
 )
 from assistant.handoff.desk import AgentDesk
 from assistant.handoff.views import queue_item
+from assistant.privacy.audit import READ_TRANSCRIPT, SESSION, Actor, record_read
 from assistant.runtime import Runtime
 from assistant.security import AgentClaims
 
@@ -61,7 +62,7 @@ async def agent_socket(ws: WebSocket, token: str = "") -> None:
         if queue_events is None:
             return
         await stack.enter_async_context(presence(desk, agent))
-        watcher = await stack.enter_async_context(SessionWatcher(desk, sender, ws))
+        watcher = await stack.enter_async_context(SessionWatcher(desk, sender, ws, agent))
         await sender.send({"type": "hello", "agent_id": agent.agent_id, "name": agent.name, "role": agent.role})
         await sender.send(await queue_frame(desk, agent))
         async with running(_forward_queue(queue_events, sender, desk, agent, ws)):
@@ -105,10 +106,11 @@ async def _forward_queue(events, sender: FrameSender, desk: AgentDesk, agent: Ag
 class SessionWatcher:
     """The sessions one console follows: a bus subscription per session, forwarded with its session_id."""
 
-    def __init__(self, desk: AgentDesk, sender: FrameSender, ws: WebSocket) -> None:
+    def __init__(self, desk: AgentDesk, sender: FrameSender, ws: WebSocket, agent: AgentClaims) -> None:
         self._desk = desk
         self._sender = sender
         self._ws = ws
+        self._agent = agent
         self._watched: dict[str, tuple[AsyncExitStack, asyncio.Task]] = {}
 
     async def __aenter__(self) -> SessionWatcher:
@@ -127,6 +129,7 @@ class SessionWatcher:
             stack = AsyncExitStack()
             frames = await stack.enter_async_context(self._desk.rt.bus.subscribe(session_channel(session_id)))
             self._watched[session_id] = (stack, asyncio.create_task(self._forward(session_id, frames)))
+        await record_read(self._desk.rt.sessions, Actor.of(self._agent), READ_TRANSCRIPT, SESSION, session_id)
         for frame in await self._desk.rt.chat.replay(session_id, after_seq):
             await self._sender.send({**frame, "session_id": session_id})
         status = await self._desk.rt.chat.status_of(chat)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from assistant.chat.protocol import ItemCard
 from assistant.handoff.assignment import QueueEntry
+from assistant.privacy.consent import profile_inputs
 from assistant.runtime import Runtime
 from assistant.store.models import (
     Agent,
@@ -218,12 +219,13 @@ async def suggestions_for(rt: Runtime, chat: ChatSession) -> list[ItemCard]:
     if rec is None:
         return []
     catalog = rt.toolbox.catalog
-    history = await catalog.purchased_items(chat.customer_id) if chat.customer_id else []
+    customer, profile = profile_inputs(chat.customer_id, chat.id, chat.activity_consent)
+    history = await catalog.purchased_items(customer) if customer else []
     bought = await catalog.recently_bought(chat.customer_id, rt.settings.exclude_bought_days) \
         if chat.customer_id else set()
     last = await _last_shopper_text(rt, chat.id)
     k = rt.settings.agent_suggestions
-    picks = await asyncio.to_thread(rec.recommend, history, last, 3 * k, tuple(bought), chat.customer_id or chat.id)
+    picks = await asyncio.to_thread(rec.recommend, history, last, 3 * k, tuple(bought), profile)
     info = await catalog.items([p.item_id for p in picks])
     # what the shopper can buy now and has not just bought
     return [ItemCard(item_id=p.item_id, title=info[p.item_id].title, price=info[p.item_id].price,

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -149,6 +150,8 @@ class ChatSession(Base):
     variant: Mapped[str] = mapped_column(String(20), default="A")
     fallback_streak: Mapped[int] = mapped_column(Integer, default=0)
     complaints: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # the shopper's "use my activity for suggestions" switch: off = no behaviour event stored or used
+    activity_consent: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # a question the bot asked and waits on (e.g. "cancel order 12? yes/no")
     pending: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # what the conversation is about (assistant/agent/dialogue.py): order in focus, items shown, topic
@@ -331,3 +334,16 @@ class FaqSuggestion(Base):
     faq_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column()
+class AuditEntry(Base):
+    """One read of personal data (a transcript, a customer record, an export) or an erasure, by whom."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_subject", "subject_kind", "subject_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(Integer)  # the agent or admin; None for the CLI or a job
+    actor_role: Mapped[str] = mapped_column(String(20))
+    actor_name: Mapped[str] = mapped_column(String(200), default="")
+    action: Mapped[str] = mapped_column(String(40))  # read_transcript, read_customer, export, erase, ...
+    subject_kind: Mapped[str] = mapped_column(String(40))  # session, customer, left_messages
+    subject_id: Mapped[str] = mapped_column(String(100))

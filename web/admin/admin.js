@@ -121,9 +121,10 @@
     for (const button of document.querySelectorAll('#tabs [role=tab]')) {
       button.setAttribute('aria-selected', String(button.dataset.tab === name));
     }
-    for (const tab of ['faq', 'import', 'dashboard', 'learning']) $(`tab-${tab}`).hidden = tab !== name;
+    for (const tab of ['faq', 'import', 'dashboard', 'learning', 'privacy']) $(`tab-${tab}`).hidden = tab !== name;
     if (name === 'dashboard') loadStats();
     if (name === 'learning') loadLearning();
+    if (name === 'privacy') loadAudit();
   }
 
   // ---- FAQ list ----
@@ -544,6 +545,55 @@
     return root;
   }
 
+  // ---- privacy: a customer's data, the audit log ----
+  let auditBefore = null;
+  async function loadAudit(more = false) {
+    const params = new URLSearchParams({ limit: '50' });
+    const subject = $('audit-subject').value.trim();
+    if (subject) params.set('subject_id', subject);
+    if (more && auditBefore) params.set('before_id', String(auditBefore));
+    const entries = await api('GET', `${API}/audit?${params}`);
+    if (!more) $('audit-rows').replaceChildren();
+    for (const e of entries) {
+      $('audit-rows').append(el('tr', {}, [
+        el('td', { text: new Date(e.at + 'Z').toLocaleString() }), el('td', { text: e.actor_name || String(e.actor_id ?? '') }),
+        el('td', { text: e.actor_role }), el('td', { text: e.action.replaceAll('_', ' ') }),
+        el('td', { text: `${e.subject_kind} ${e.subject_id}` }),
+      ]));
+    }
+    if (entries.length) auditBefore = entries[entries.length - 1].id;
+    $('audit-more').disabled = entries.length < 50;
+  }
+
+  async function exportCustomer(event) {
+    event.preventDefault();
+    const id = $('customer-id').value.trim();
+    try {
+      const text = await api('GET', `${API}/customers/${encodeURIComponent(id)}/export`); // a download: text
+      const data = JSON.parse(text);
+      const blob = new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' });
+      const link = el('a', { href: URL.createObjectURL(blob), download: `customer-${id}.json` });
+      link.click();
+      $('customer-status').textContent = `Exported ${data.sessions.length} sessions, ${data.orders.length} orders.`;
+    } catch (error) {
+      $('customer-status').textContent = error.message;
+    }
+    loadAudit();
+  }
+
+  async function eraseCustomer() {
+    const id = $('customer-id').value.trim();
+    if (!id || !window.confirm(`Erase every message, event and record of customer ${id}? This cannot be undone.`)) return;
+    try {
+      const report = await api('DELETE', `${API}/customers/${encodeURIComponent(id)}/data`);
+      $('customer-status').textContent = `Erased: ${report.messages} messages, ${report.events} events, `
+        + `${report.sessions} sessions; orders kept as ${report.pseudonym}.`;
+    } catch (error) {
+      $('customer-status').textContent = error.message;
+    }
+    loadAudit();
+  }
+
   // ---- wiring ----
   $('login-form').addEventListener('submit', signIn);
   $('logout').addEventListener('click', async () => {
@@ -567,6 +617,11 @@
   $('stats-refresh').addEventListener('click', loadStats);
   $('stats-hours').addEventListener('change', loadStats);
   $('retrain-start').addEventListener('click', startRetraining);
+  $('audit-refresh').addEventListener('click', () => loadAudit());
+  $('audit-more').addEventListener('click', () => loadAudit(true));
+  $('audit-subject').addEventListener('change', () => loadAudit());
+  $('customer-form').addEventListener('submit', exportCustomer);
+  $('customer-erase').addEventListener('click', eraseCustomer);
 
   if (state.token) start().catch(() => signOut()); else signOut();
 })();

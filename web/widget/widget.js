@@ -16,6 +16,9 @@
  * A small API is exposed for the host page: window.Shopassist.{open, close, toggle, send,
  * signIn(customerId), signOut(), session()}; the window receives "shopassist:session" and
  * "shopassist:add_to_cart" CustomEvents.
+ * Privacy (docs/privacy.md): a switch "Use my activity for suggestions" (PUT /api/sessions/{id}/consent,
+ * remembered in localStorage; its first value is the shop's default) and "Delete conversation"
+ * (DELETE /api/sessions/{id}, then a fresh conversation).
  */
 (() => {
   'use strict';
@@ -104,6 +107,7 @@
   const stored = readStore();
   const state = {
     session: stored.session || null, // {session_id, token, customer_id, customer_name}
+    activity: typeof stored.activity === 'boolean' ? stored.activity : null, // null: the shop's default
     pending: Array.isArray(stored.pending) ? stored.pending : [], // [{client_msg_id, text}]
     lastSeq: 0, // highest seq seen on this page view (resume replays the rest)
     // seqs of acknowledged messages whose answer has not arrived: an answer stored just before the
@@ -125,7 +129,7 @@
   };
 
   function persist() {
-    writeStore({ session: state.session, pending: state.pending });
+    writeStore({ session: state.session, pending: state.pending, activity: state.activity });
   }
 
   // ---------------------------------------------------------------- DOM
@@ -175,9 +179,16 @@
   const sendButton = el('button', { type: 'submit', className: 'sa-send', 'aria-label': 'Send message' }, [sendIcon()]);
   const compose = el('form', { className: 'sa-compose' }, [input, sendButton]);
 
+  const activitySwitch = el('input', { type: 'checkbox', className: 'sa-activity' });
+  const deleteButton = el('button', { type: 'button', className: 'sa-link sa-delete', text: 'Delete conversation' });
+  const privacyBar = el('div', { className: 'sa-privacy' }, [
+    el('label', { className: 'sa-activity-label' }, [activitySwitch, el('span', { text: 'Use my activity for suggestions' })]),
+    deleteButton,
+  ]);
+
   const panel = el('section', {
     id: 'sa-panel', className: 'sa-panel', role: 'dialog', 'aria-label': `${TITLE} chat`, hidden: true,
-  }, [header, scroller, toast, compose]);
+  }, [header, scroller, toast, compose, privacyBar]);
 
   shell.append(panel, launcher);
   root.append(stylesheet, shell);
@@ -592,6 +603,7 @@
 
   async function createSession(customerId) {
     const body = customerId ? { customer_id: customerId } : {};
+    if (state.activity !== null) body.activity_consent = state.activity;
     const response = await fetch(`${SERVER}/api/sessions`, {
       method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
     });
@@ -605,6 +617,7 @@
       session_id: data.session_id, token: data.token,
       customer_id: data.customer_id || customerId || null, customer_name: data.customer_name || null,
     };
+    activitySwitch.checked = data.activity_consent !== false;
     persist();
     window.dispatchEvent(new CustomEvent('shopassist:session', { detail: publicSession() }));
     return state.session;
@@ -817,12 +830,72 @@
     return publicSession();
   }
 
+  // ---------------------------------------------------------------- privacy
+
+  function authorised(path, method, body) {
+    return fetch(`${SERVER}/api/sessions/${encodeURIComponent(state.session.session_id)}${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${state.session.token}`, 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  }
+
+  async function setActivity(allowed) {
+    state.activity = allowed;
+    persist();
+    if (!state.session) return; // sent with the session when it is created
+    try {
+      const response = await authorised('/consent', 'PUT', { activity: allowed });
+      if (!response.ok) throw new Error(String(response.status));
+    } catch (_) {
+      showToast('Could not save your choice. Please try again.');
+    }
+  }
+
+  async function syncActivity() {
+    if (!state.session) return;
+    try {
+      const response = await authorised('/consent', 'GET');
+      if (response.ok) activitySwitch.checked = (await response.json()).activity;
+    } catch (_) { /* offline: the switch keeps its last value */ }
+  }
+
+  let deleteArmed = null;
+  async function deleteConversation() {
+    if (!deleteArmed) { // a second click confirms (no blocking dialog)
+      deleteButton.textContent = 'Click again to delete everything';
+      deleteButton.classList.add('sa-armed');
+      deleteArmed = setTimeout(() => {
+        deleteArmed = null;
+        deleteButton.textContent = 'Delete conversation';
+        deleteButton.classList.remove('sa-armed');
+      }, 5000);
+      return;
+    }
+    clearTimeout(deleteArmed);
+    deleteArmed = null;
+    deleteButton.textContent = 'Delete conversation';
+    deleteButton.classList.remove('sa-armed');
+    if (!state.session) return;
+    try {
+      const response = await authorised('', 'DELETE');
+      if (!response.ok) throw new Error(String(response.status));
+    } catch (_) {
+      showToast('Could not delete the conversation. Please try again.');
+      return;
+    }
+    await restart(state.session.customer_id);
+    showToast('Your conversation has been deleted.');
+  }
+
   function publicSession() {
     const s = state.session;
     return s ? { session_id: s.session_id, customer_id: s.customer_id, customer_name: s.customer_name } : null;
   }
 
   launcher.addEventListener('click', () => (state.open ? close() : open()));
+  activitySwitch.addEventListener('change', () => setActivity(activitySwitch.checked));
+  deleteButton.addEventListener('click', deleteConversation);
   closeButton.addEventListener('click', close);
   humanButton.addEventListener('click', () => {
     start();
@@ -877,6 +950,8 @@
       for (const p of state.pending) pendingNode(p);
     }
     if (START_OPEN) open();
+    activitySwitch.checked = state.activity !== false;
+    syncActivity();
     setStatusLine();
   }
 

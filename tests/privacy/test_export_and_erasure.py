@@ -1,0 +1,127 @@
+"""A customer's data can be exported as JSON and erased: afterwards no row in any table holds their id or
+their messages' text, their live profile is gone, and anonymous counts (sessions, orders) stay.
+
+Exploit first (fails on the old main): GET /api/admin/customers/{id}/export and
+DELETE /api/admin/customers/{id}/data answered 404, and nothing could delete a conversation.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+
+import httpx
+from sqlalchemy import func, select
+
+from assistant.store.models import AuditEntry, ChatSession, Order
+from tests.chat.client import ChatClient, start_session
+from tests.privacy.scan import sql_cells_containing
+
+
+async def _a_customer_conversation(server, customer: dict, staff: dict) -> dict:
+    """A chat of the customer with a message, a behaviour event, a left message, a correction and reads."""
+    phrase = f"I want a fountain pen like my aunt's {uuid.uuid4().hex[:8]}"
+    chat = await ChatClient.open(server.ws_url, await start_session(server.url, customer["id"]))
+    await chat.say(phrase)
+    await chat.send({"type": "event", "kind": "view", "item_id": customer["item_id"]})
+    assert (await chat.recv_type("event_ack"))["recorded"] is True
+    await chat.send({"type": "leave_message", "text": f"call me back {phrase}", "contact": customer["email"]})
+    await chat.recv_type("message_left")
+    await chat.close()
+    sid = chat.session["session_id"]
+    agent = staff["agent"]
+    async with httpx.AsyncClient(base_url=server.url, headers=agent.headers, timeout=30) as http:
+        transcript = (await http.get(f"/api/agent/sessions/{sid}/transcript")).json()
+        (await http.get(f"/api/agent/sessions/{sid}/shopper")).raise_for_status()
+        msg = next(m for m in transcript["messages"] if m["author"] == "shopper")
+        (await http.post(f"/api/agent/sessions/{sid}/messages/{msg['message_id']}/correct-intent",
+                         json={"intent": "product_search"})).raise_for_status()
+    return {"session_id": sid, "phrase": phrase}
+
+
+async def test_export_holds_every_session_message_event_order_and_feedback(live_server, staff, customer):
+    talk = await _a_customer_conversation(live_server, customer, staff)
+    async with httpx.AsyncClient(base_url=live_server.url, headers=staff["admin"].headers, timeout=30) as http:
+        resp = await http.get(f"/api/admin/customers/{customer['id']}/export")
+        assert resp.status_code == 200, resp.text
+        doc = resp.json()
+        assert (await http.get("/api/admin/customers/nobody-at-all/export")).status_code == 404
+        refused = await http.get(f"/api/admin/customers/{customer['id']}/export", headers=staff["agent"].headers)
+        assert refused.status_code == 403
+    assert doc["customer"] == {**doc["customer"], "id": customer["id"], "email": customer["email"]}
+    session, = doc["sessions"]
+    assert session["session_id"] == talk["session_id"]
+    assert talk["phrase"] in [m["text"] for m in session["messages"] if m["author"] == "shopper"]
+    assert any(m["author"] == "bot" for m in session["messages"])
+    assert [(e["item_id"], e["kind"]) for e in doc["events"]] == [(customer["item_id"], "view")]
+    assert [(o["order_id"], o["lines"][0]["quantity"]) for o in doc["orders"]] == [(customer["order_id"], 2)]
+    assert [(f["text"], f["intent"]) for f in doc["feedback"]] == [(talk["phrase"], "product_search")]
+    assert doc["left_messages"][0]["contact"] == customer["email"]
+
+
+async def test_erasure_leaves_no_row_with_the_customer_id_or_their_words(live_server, staff, customer, db):
+    talk = await _a_customer_conversation(live_server, customer, staff)
+    rec = live_server.app.state.runtime.recommender.current
+    if rec is not None:
+        assert rec.profiles.events(customer["id"])  # the live profile learnt from the view
+    sessions_before = db.scalar(select(func.count()).select_from(ChatSession))
+    async with httpx.AsyncClient(base_url=live_server.url, headers=staff["admin"].headers, timeout=30) as http:
+        assert (await http.delete(f"/api/admin/customers/{customer['id']}/data",
+                                  headers=staff["agent"].headers)).status_code == 403
+        resp = await http.delete(f"/api/admin/customers/{customer['id']}/data")
+        assert resp.status_code == 200, resp.text
+        report = resp.json()
+        assert (await http.get(f"/api/admin/customers/{customer['id']}/export")).status_code == 404
+        audit = (await http.get("/api/admin/audit", params={"subject_id": report["pseudonym"]})).json()
+    assert report["messages"] >= 2 and report["events"] == 1 and report["feedback"] == 1
+    assert report["left_messages"] == 1 and report["orders_kept_anonymous"] == 1
+
+    leftovers = sql_cells_containing(live_server.settings, [customer["id"], talk["phrase"], customer["email"]])
+    assert leftovers == []
+    if rec is not None:
+        assert rec.profiles.events(customer["id"]) == [] and rec.profiles.events(talk["session_id"]) == []
+    db.expire_all()  # anonymous counts stay: the session row (no customer), the order (a pseudonym)
+    assert db.scalar(select(func.count()).select_from(ChatSession)) == sessions_before
+    assert db.get(ChatSession, talk["session_id"]).customer_id is None
+    assert db.get(Order, customer["order_id"]).customer_id == report["pseudonym"]
+    # the audit log keeps who read the customer's record, now under the pseudonym, and the erasure itself
+    assert {(a["action"], a["actor_role"]) for a in audit} >= {("read_customer", "agent"), ("erase", "admin")}
+    assert db.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.subject_id == customer["id"])) == 0
+
+
+async def test_a_shopper_deletes_their_own_conversation_with_their_token(live_server):
+    phrase = f"please forget what I say here {uuid.uuid4().hex[:8]}"
+    chat = await ChatClient.open(live_server.ws_url, await start_session(live_server.url))
+    await chat.say(phrase)
+    await chat.close()
+    other = await start_session(live_server.url)
+    sid = chat.session["session_id"]
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as http:
+        forged = await http.delete(f"/api/sessions/{sid}", headers={"Authorization": f"Bearer {other['token']}"})
+        assert forged.status_code == 403
+        assert (await http.delete(f"/api/sessions/{sid}")).status_code == 401
+        own = {"Authorization": f"Bearer {chat.session['token']}"}
+        resp = await http.delete(f"/api/sessions/{sid}", headers=own)
+        assert resp.status_code == 200 and resp.json()["messages"] >= 2
+        assert (await http.get(f"/api/sessions/{sid}/transcript", headers=own)).json() == []
+    assert sql_cells_containing(live_server.settings, [phrase]) == []
+
+
+def test_cli_exports_and_erases_a_customer(live_server, customer, tmp_path):
+    env = {**os.environ, "SHOPASSIST_STATE_DIR": str(live_server.settings.state_dir),
+           "SHOPASSIST_DATABASE_URL": live_server.settings.resolved_database_url}
+    cli = [sys.executable, "-c", "from assistant.cli import app; app()", "customer"]
+    out = tmp_path / "export.json"
+    done = subprocess.run([*cli, "export", customer["id"], "--out", str(out)], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert f'"order_id": {customer["order_id"]}' in out.read_text()
+    done = subprocess.run([*cli, "erase", customer["id"], "--yes"], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "orders are kept as erased-" in done.stdout
+    assert sql_cells_containing(live_server.settings, [customer["id"]]) == []
+    missing = subprocess.run([*cli, "export", customer["id"]], env=env, capture_output=True, text=True, timeout=300)
+    assert missing.returncode == 1 and "no customer" in missing.stderr
