@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from assistant.api import admin_faq, admin_items, admin_learning, admin_ops
-from assistant.api import admin_faq, admin_items, admin_ops, privacy
+from assistant.api import admin_faq, admin_items, admin_learning, admin_ops, privacy
 from assistant.api.deps import current_admin
 
 router = APIRouter(prefix="/api/admin", dependencies=[Depends(current_admin)])
