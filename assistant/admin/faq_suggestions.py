@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from assistant.admin.faq_service import FaqInput, FaqService
+from assistant.privacy.redaction import mask_contacts
 from assistant.store.models import Author, FaqSuggestion, Message, utcnow
 
 PENDING, ACCEPTED, REJECTED = "pending", "accepted", "rejected"
@@ -92,7 +93,9 @@ class FaqSuggestions:
                 return
             question, intent = found
             intent = intent or await self._intent_for(question)
-            db.add(FaqSuggestion(session_id=session_id, question=question, answer=messages[-1].text,
+            # a suggestion may become a public FAQ entry: no contact data from the conversation
+            db.add(FaqSuggestion(session_id=session_id, question=mask_contacts(question),
+                                 answer=mask_contacts(messages[-1].text),
                                  intent=intent, agent_id=agent_id, status=PENDING))
             try:
                 await db.commit()
