@@ -3,11 +3,8 @@ customer of their own with an order, so erasing them never touches the demo cust
 
 from __future__ import annotations
 
-import os
-import shutil
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -15,22 +12,6 @@ from sqlalchemy import select
 from assistant.store.database import make_engine, session_factory
 from assistant.store.models import Customer, Item, Order, OrderLine
 from tests.agent_console.client import add_agents
-from tests.conftest import shop_settings
-
-
-@pytest.fixture(scope="session")
-def shop_state(tmp_path_factory) -> Path:
-    """The demo shop of tests/conftest.py; SHOPASSIST_TEST_STATE_COPY=DIR copies a state built by an earlier
-    run instead (local iteration on a busy machine: building takes minutes)."""
-    state = tmp_path_factory.mktemp("state")
-    prebuilt = os.environ.get("SHOPASSIST_TEST_STATE_COPY")
-    if prebuilt:
-        shutil.copytree(prebuilt, state, dirs_exist_ok=True)
-    else:
-        from assistant.demo_shop import build_demo_shop
-
-        build_demo_shop(shop_settings(state), quick_model=True)
-    return state
 
 
 @pytest.fixture(scope="module")

@@ -38,7 +38,7 @@ async def test_card_iban_and_password_never_reach_a_table_a_log_or_chroma(live_s
     assert echoed["seq"] == ack["seq"]
     assert echoed["text"] == ("my card is [card number removed] and the IBAN [IBAN removed], "
                               "my password is [password removed]; can you pay my order 4512?")
-    await chat.send({"type": "leave_message", "text": f"call me, card {CARD}", "contact": EMAIL})
+    await chat.send({"type": "leave_message", "text": f"call me, card {CARD}", "contact": "me@example.org"})
     await chat.recv_type("message_left")
     await chat.close()
 
