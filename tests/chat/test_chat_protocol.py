@@ -114,7 +114,7 @@ async def test_behaviour_event_is_stored_and_acknowledged(live_server, db):
     item_id = db.scalar(select(Item.id).order_by(Item.id).limit(1))
     await chat.send({"type": "event", "kind": "view", "item_id": item_id})
     ack = await chat.recv_type("event_ack")
-    assert ack == {"type": "event_ack", "kind": "view", "item_id": item_id}
+    assert ack == {"type": "event_ack", "kind": "view", "item_id": item_id, "recorded": True}
     db.expire_all()
     assert db.scalar(select(func.count()).select_from(BehaviourEvent).where(
         BehaviourEvent.session_id == chat.session["session_id"], BehaviourEvent.item_id == item_id)) == 1

@@ -7,6 +7,7 @@ DELETE /api/admin/customers/{id}/data answered 404, and nothing could delete a c
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -61,7 +62,9 @@ async def test_export_holds_every_session_message_event_order_and_feedback(live_
     assert doc["left_messages"][0]["contact"] == customer["email"]
 
 
-async def test_erasure_leaves_no_row_with_the_customer_id_or_their_words(live_server, staff, customer, db):
+async def test_erasure_leaves_no_row_with_the_customer_id_or_their_words(live_server, staff, customer, db,
+                                                                         caplog):
+    caplog.set_level(logging.INFO, logger="assistant.privacy")
     talk = await _a_customer_conversation(live_server, customer, staff)
     rec = live_server.app.state.runtime.recommender.current
     if rec is not None:
@@ -78,6 +81,9 @@ async def test_erasure_leaves_no_row_with_the_customer_id_or_their_words(live_se
     assert report["messages"] >= 2 and report["events"] == 1 and report["feedback"] == 1
     assert report["left_messages"] == 1 and report["orders_kept_anonymous"] == 1
 
+    logged = [r.getMessage() for r in caplog.records if r.name.startswith("assistant.privacy")]
+    assert any(report["pseudonym"] in line for line in logged)  # the erasure is logged, without the id
+    assert not any(customer["id"] in line or talk["phrase"] in line for line in logged)
     leftovers = sql_cells_containing(live_server.settings, [customer["id"], talk["phrase"], customer["email"]])
     assert leftovers == []
     if rec is not None:
