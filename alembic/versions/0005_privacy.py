@@ -1,15 +1,15 @@
 """Privacy: chat_sessions.activity_consent (the shopper's choice about behaviour tracking) and audit_log
 (who read which transcript, customer record or export, and who erased what)
 
-Revision ID: 0003_privacy
-Revises: 0003_dialogue
+Revision ID: 0005_privacy
+Revises: 0004_answer_state
 Create Date: 2026-12-01
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_privacy"
-down_revision = "0003_dialogue"
+revision = "0005_privacy"
+down_revision = "0004_answer_state"
 branch_labels = None
 depends_on = None
 
