@@ -43,6 +43,7 @@ def worker_name() -> str:
 class AnswerLeases:
     def __init__(self, sessions: async_sessionmaker, lease_s: float, worker: str | None = None) -> None:
         self._sessions = sessions
+        self.lease_s = lease_s
         self._lease = timedelta(seconds=lease_s)
         self.worker = worker or worker_name()
         self._claims = itertools.count(1)
@@ -109,6 +110,16 @@ class AnswerLeases:
             done = await self.settle(db, claim, state)
             await db.commit()
         return done
+
+    async def extend(self, claim: Claim) -> bool:
+        """Renew a lease still held (a slow turn is not taken over while it runs); False once lost."""
+        async with self._sessions() as db:
+            result = await db.execute(
+                update(Message).where(Message.id == claim.message_id, Message.lease_owner == claim.token,
+                                      Message.answer_state == AnswerState.PENDING)
+                .values(lease_until=utcnow() + self._lease))
+            await db.commit()
+        return result.rowcount == 1
 
     async def release(self, claim: Claim) -> None:
         """Give a lease back after a failure, so the next sweep retries the message without waiting for expiry."""

@@ -105,6 +105,23 @@ class Answerer:
 
     async def _answer(self, claim: Claim) -> bool:
         """Answer (or give to a person) a claimed message; False when it failed and was left for a retry."""
+        renewing = asyncio.create_task(self._keep_lease(claim))
+        try:
+            return await self._answer_leased(claim)
+        finally:
+            renewing.cancel()
+
+    async def _keep_lease(self, claim: Claim) -> None:
+        """Renew the lease every third of its length while the turn runs (a killed worker stops renewing)."""
+        while True:
+            await asyncio.sleep(self.leases.lease_s / 3)
+            try:
+                if not await self.leases.extend(claim):
+                    return
+            except Exception:  # the store is down: the settle will tell whether the lease held
+                log.warning("could not renew the lease on message %s", claim.message_id, exc_info=True)
+
+    async def _answer_leased(self, claim: Claim) -> bool:
         try:
             if claim.attempts > self._max_attempts:
                 await self._give_to_person(claim)

@@ -25,7 +25,7 @@ async def test_redis_restart_closes_sockets_for_a_reconnect_and_loses_nothing(sh
             own_redis.start()
             await asyncio.sleep(2)
             sending.clear()
-            await settle(shoppers, timeout_s=45)
+            await settle(shoppers, timeout_s=90)
         figures = await audit(server.url, shoppers)
     finally:
         server.stop()

@@ -36,7 +36,7 @@ async def test_dropped_store_connections_give_error_frames_then_recover(shop_sta
                 dropped += await asyncio.to_thread(drop_connections, application_name)
             await asyncio.sleep(1)
             sending.clear()
-            await settle(shoppers, timeout_s=45)
+            await settle(shoppers, timeout_s=90)
         figures = await audit(server.url, shoppers)
         health = httpx.get(server.url + "/healthz", timeout=10)
     finally:

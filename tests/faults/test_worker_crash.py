@@ -26,7 +26,7 @@ async def sigkill_and_restart(server: ServerProcess, sessions: int = SESSIONS):
         await asyncio.to_thread(server.start)
         await asyncio.sleep(2)
         sending.clear()
-        await settle(shoppers, timeout_s=45)
+        await settle(shoppers, timeout_s=90)
     return await audit(server.url, shoppers), server.metric("shopassist_answers_swept_total")
 
 

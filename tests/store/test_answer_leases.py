@@ -93,3 +93,13 @@ async def test_a_swept_session_is_claimed_one_message_at_a_time_in_order(session
     assert await leases.claim_next(chat.id) is None  # the oldest pending is leased (being answered)
     assert await leases.settle_now(swept[0], AnswerState.ANSWERED)
     assert (await leases.claim_next(chat.id)).message_id == second.message_id
+
+
+async def test_a_renewed_lease_is_not_taken_over(sessions):
+    _, _, stored = await pending_message(sessions, age_s=60)
+    slow = AnswerLeases(sessions, lease_s=0.3, worker="slow")
+    claim = await slow.claim(stored.message_id)
+    for _ in range(3):  # a turn longer than its lease, renewed as the answering worker does
+        await asyncio.sleep(0.1)
+        assert await slow.extend(claim)
+    assert await AnswerLeases(sessions, lease_s=30, worker="other").claim_stale(older_than_s=5, limit=10) == []
