@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import TypeAdapter, ValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.websockets import WebSocketState
 
 from assistant import metrics
@@ -145,7 +146,7 @@ async def _read_frames(ws: WebSocket, sender: FrameSender, chat_service: ChatSer
         raw = await ws.receive_text()
         try:
             frame = parse_client_frame(raw, max_bytes)
-            await _handle(frame, sender, chat_service, session_id)
+            await _handle_once_more_on_lost_store(frame, sender, chat_service, session_id)
         except FrameRefused as refused:
             metrics.BAD_FRAMES.labels(refused.frame.code).inc()
             await sender.send(refused.frame)
@@ -155,6 +156,20 @@ async def _read_frames(ws: WebSocket, sender: FrameSender, chat_service: ChatSer
             log.exception("frame failed in session %s", session_id)
             await sender.send(ErrorFrame(code="internal", detail="the server failed on this frame; "
                                          "nothing already stored was lost"))
+
+
+async def _handle_once_more_on_lost_store(frame, sender: FrameSender, chat_service: ChatService,
+                                          session_id: str) -> None:
+    """A frame safe to repeat (a message, idempotent by client_msg_id; a resume) is handled once more
+    when the store's connection was lost under it (a database restart, a dropped connection): the
+    pool has thrown that connection away and hands out a fresh one."""
+    try:
+        await _handle(frame, sender, chat_service, session_id)
+    except DBAPIError as e:
+        if not (e.connection_invalidated and isinstance(frame, MessageFrame | ResumeFrame)):
+            raise
+        log.warning("store connection lost during a %s frame in session %s; trying once more", frame.type, session_id)
+        await _handle(frame, sender, chat_service, session_id)
 
 
 async def _handle(frame, sender: FrameSender, chat_service: ChatService, session_id: str) -> None:
