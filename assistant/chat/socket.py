@@ -144,6 +144,7 @@ async def _read_frames(ws: WebSocket, sender: FrameSender, chat_service: ChatSer
                        max_bytes: int) -> None:
     while ws.application_state == WebSocketState.CONNECTED:  # not once the server closed it
         raw = await ws.receive_text()
+        frame = None
         try:
             frame = parse_client_frame(raw, max_bytes)
             await _handle_once_more_on_lost_store(frame, sender, chat_service, session_id)
@@ -154,6 +155,9 @@ async def _read_frames(ws: WebSocket, sender: FrameSender, chat_service: ChatSer
             raise
         except Exception:
             log.exception("frame failed in session %s", session_id)
+            if isinstance(frame, ResumeFrame):  # a socket that skipped its replay would miss replies for good
+                await close_for_reconnect(ws, "resume failed")
+                return
             await sender.send(ErrorFrame(code="internal", detail="the server failed on this frame; "
                                          "nothing already stored was lost"))
 
