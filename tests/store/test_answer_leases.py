@@ -8,28 +8,11 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import update
 
 from assistant.chat.answer_leases import AnswerLeases
 from assistant.chat.conversations import ConversationStore
-from assistant.store.database import async_session_factory, make_async_engine, upgrade_schema
 from assistant.store.models import AnswerState, Author, Message, utcnow
-from tests.conftest import fresh_pg_url, pg_available
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-async def sessions(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'store.db'}"
-    else:
-        if not pg_available():
-            pytest.skip("PostgreSQL is not reachable")
-        url = fresh_pg_url()
-    await asyncio.to_thread(upgrade_schema, url)
-    engine = make_async_engine(url)
-    yield async_session_factory(engine)
-    await engine.dispose()
 
 
 async def pending_message(sessions, text: str = "where is my order?", age_s: float = 0.0):

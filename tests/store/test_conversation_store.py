@@ -7,23 +7,12 @@ import asyncio
 import pytest
 
 from assistant.chat.conversations import ConversationStore
-from assistant.store.database import async_session_factory, make_async_engine, upgrade_schema
 from assistant.store.models import Author
-from tests.conftest import fresh_pg_url, pg_available
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-async def store(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'store.db'}"
-    else:
-        if not pg_available():
-            pytest.skip("PostgreSQL is not reachable")
-        url = fresh_pg_url()
-    await asyncio.to_thread(upgrade_schema, url)
-    engine = make_async_engine(url)
-    yield ConversationStore(async_session_factory(engine))
-    await engine.dispose()
+@pytest.fixture
+def store(sessions):
+    return ConversationStore(sessions)
 
 
 async def test_concurrent_appends_get_distinct_increasing_seqs(store):
