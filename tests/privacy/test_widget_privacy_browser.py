@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -81,3 +82,31 @@ def test_consent_switch_and_delete_button(sqlite_server, browser):
         assert db.get(ChatSession, got["second_session"]).activity_consent is False
     engine.dispose()
     assert sql_cells_containing(sqlite_server.settings, [phrase]) == []
+
+
+async def test_the_admin_page_shows_who_read_a_transcript(sqlite_server, browser):
+    from tests.agent_console.client import PASSWORD, add_agents
+    from tests.chat.client import ChatClient, start_session
+
+    reader, = add_agents(sqlite_server.settings, 1, name=f"Reader {uuid.uuid4().hex[:6]}")
+    admin, = add_agents(sqlite_server.settings, 1, role="admin", name="Page Admin")
+    chat = await ChatClient.open(sqlite_server.ws_url, await start_session(sqlite_server.url))
+    await chat.say("hello")
+    await chat.close()
+    sid = chat.session["session_id"]
+    async with httpx.AsyncClient(base_url=sqlite_server.url, headers=reader.headers, timeout=30) as http:
+        (await http.get(f"/api/agent/sessions/{sid}/transcript")).raise_for_status()
+    result = browser([
+        {"do": "goto", "url": sqlite_server.url + "/admin/"},
+        {"do": "fill", "selector": "#login-email", "value": admin.email},
+        {"do": "fill", "selector": "#login-password", "value": PASSWORD},
+        {"do": "click", "selector": "#login-submit"},
+        {"do": "click", "selector": "#tabs [data-tab=privacy]"},
+        {"do": "fill", "selector": "#audit-subject", "value": sid},
+        {"do": "click", "selector": "#audit-refresh"},
+        {"do": "wait_text", "selector": "#audit-rows tr", "text": reader.name},
+        {"do": "texts", "selector": "#audit-rows tr", "as": "rows"},
+    ], timeout_ms=30_000)
+    assert result["ok"], result
+    row, = result["values"]["rows"]
+    assert reader.name in row and "read transcript" in row and sid in row
