@@ -222,3 +222,15 @@ async def test_another_worker_continues_the_dialogue_from_the_store(sqlite_serve
         await second.close()
     finally:
         other.stop()
+
+
+async def test_items_bought_recently_are_not_suggested_or_found_again(sqlite_server, db):
+    customer, orders = customer_where(db, lambda os: bool(os) and os[0].status == "delivered", "a delivered order")
+    bought = {ln.item_id for o in orders for ln in o.lines if o.status != "cancelled"}
+    title = db.get(Item, orders[0].lines[0].item_id).title
+    chat = await open_chat(sqlite_server, customer)
+    _, found = await chat.say(f"do you have {title[:60]}?")
+    _, suggested = await chat.say("can you recommend something for my office?")
+    assert not bought & {c["item_id"] for c in found["items"] + suggested["items"]}
+    assert all(c["available"] for c in suggested["items"])  # suggestions are things one can buy now
+    await chat.close()
