@@ -7,12 +7,14 @@ orders always got the latest, and address, return and item requests got FAQ text
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
 from assistant.agent.order_tools import OrderTools
 from assistant.store.database import async_session_factory, make_async_engine, make_engine, session_factory
-from assistant.store.models import ChatSession, Customer, Item, Order, OrderAction, OrderLine, ReturnRequest
+from assistant.store.models import ChatSession, Customer, Item, Order, OrderAction, OrderLine, ReturnRequest, utcnow
 from tests.chat.client import ChatClient, start_session
 
 _used: set[str] = set()
@@ -226,7 +228,8 @@ async def test_another_worker_continues_the_dialogue_from_the_store(sqlite_serve
 
 async def test_items_bought_recently_are_not_suggested_or_found_again(sqlite_server, db):
     customer, orders = customer_where(db, lambda os: bool(os) and os[0].status == "delivered", "a delivered order")
-    bought = {ln.item_id for o in orders for ln in o.lines if o.status != "cancelled"}
+    since = utcnow() - timedelta(days=sqlite_server.settings.exclude_bought_days)
+    bought = {ln.item_id for o in orders for ln in o.lines if o.status != "cancelled" and o.created_at >= since}
     title = db.get(Item, orders[0].lines[0].item_id).title
     chat = await open_chat(sqlite_server, customer)
     _, found = await chat.say(f"do you have {title[:60]}?")
