@@ -276,11 +276,7 @@
     for (const option of options) {
       row.append(el('button', {
         type: 'button', className: 'sa-option', text: String(option.label || option.value || ''),
-        onclick: () => {
-          if (send(String(option.value || option.label || ''))) {
-            for (const b of row.querySelectorAll('button')) b.disabled = true;
-          }
-        },
+        onclick: () => { send(String(option.value || option.label || '')); },
       }));
     }
     return row;
@@ -773,6 +769,8 @@
       return false;
     }
     start();
+    // the shopper answered (by button or by typing): earlier quick replies are spent
+    for (const b of log.querySelectorAll('.sa-option')) b.disabled = true;
     const pending = { client_msg_id: newId(), text: body, sent: false };
     state.pending.push(pending);
     persist();
