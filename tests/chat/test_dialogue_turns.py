@@ -179,6 +179,7 @@ async def test_removing_an_item_before_shipment_and_changing_a_shipped_order_han
     chat = await open_chat(sqlite_server, customer)
     _, reply = await chat.say(f"remove the first item from order #{orders[0].id}")
     assert reply["handoff"] is True
+    assert (await chat.recv_type("status"))["state"] == "waiting"  # the handoff is stored by now
     db.expire_all()
     assert "order #" in db.get(ChatSession, chat.session["session_id"]).handoff_reason
     await chat.close()
