@@ -22,15 +22,28 @@ def setup(
 
 
 @app.command()
-def serve(host: str | None = None, port: int | None = None) -> None:
+def serve(host: str | None = None, port: int | None = None,
+          workers: int | None = typer.Option(None, help="worker processes (default SHOPASSIST_WORKERS, 1); "
+                                             "more than one needs SHOPASSIST_REDIS_URL and SHOPASSIST_CHROMA_URL")
+          ) -> None:
     """Run the chat server (widget at /, agent console at /agent/, admin at /admin/)."""
     import uvicorn
 
     from assistant.config import get_settings
+    from assistant.store.database import upgrade_schema
 
     settings = get_settings()
+    workers = workers or settings.workers
+    if workers > 1:
+        missing = [name for name, value in (("SHOPASSIST_REDIS_URL", settings.redis_url),
+                                            ("SHOPASSIST_CHROMA_URL", settings.chroma_url)) if not value]
+        if missing:
+            # without them each process would have its own bus and its own copy of the indexes
+            raise typer.BadParameter(f"{workers} workers share a bus and indexes: set {' and '.join(missing)} "
+                                     "(see the README, \"Several workers and machines\")", param_hint="--workers")
+        upgrade_schema(settings.resolved_database_url)  # once, before the workers start side by side
     uvicorn.run("assistant.app:create_app", factory=True, host=host or settings.host,
-                port=port or settings.port, log_level="info")
+                port=port or settings.port, workers=workers, log_level="info")
 
 
 def _recs_embedder(with_text: bool):

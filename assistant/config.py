@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     chroma_path: Path | None = Field(default=None, description="embedded Chroma folder; default state_dir/chroma")
     chroma_url: str | None = Field(default=None, description="http://host:port of a Chroma server (scale-out)")
     redis_url: str | None = Field(default=None, description="redis://... for the message bus; None = in-process")
+    redis_prefix: str = Field(default="shopassist:", description="prefix of every Redis key and channel "
+                              "(several shops, or test runs, on one Redis)")
     catalogue: str = Field(default="amazon_office", description="data set folder used as the demo shop")
     demo_item_limit: int | None = Field(default=None, description="load only items with id below this (tests)")
 
@@ -116,6 +118,17 @@ class Settings(BaseSettings):
     retention_interval_s: float = Field(default=3600.0, gt=0, description="how often the server runs retention")
     activity_consent_default: bool = Field(default=True, description="the widget's \"use my activity for "
                                            "suggestions\" switch for a new session, until the shopper changes it")
+
+    # several workers: what they share (presence, profiles, jobs) and how long a dead worker's share lives
+    workers: int = Field(default=1, description="worker processes of `shopassist serve`")
+    presence_ttl_s: float = Field(default=30.0, description="an agent's console counts as online this long "
+                                  "after its worker's last heartbeat")
+    profile_ttl_s: int = Field(default=30 * 24 * 3600, description="a shopper profile in Redis expires after "
+                               "this long without behaviour events")
+    profile_warm_events: int = Field(default=20_000, description="without Redis: the newest behaviour events "
+                                     "replayed into the profiles at start-up")
+    job_heartbeat_s: float = Field(default=5.0, description="how often a running job's worker says it is alive")
+    job_stale_s: float = Field(default=30.0, description="a running job without a heartbeat this long is failed")
 
     # optional LLM (off by default; never required)
     llm_backend: str | None = Field(default=None, description="'fake' for tests or an import path")

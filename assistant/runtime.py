@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from assistant.admin.catalogue import teach_missing_items
 from assistant.agent.catalog import Catalog
 from assistant.agent.graph import build_dialogue_graph
 from assistant.agent.order_tools import OrderTools
@@ -19,10 +21,12 @@ from assistant.chat.answering import Answerer
 from assistant.chat.bus import MessageBus, make_bus
 from assistant.chat.conversations import ConversationStore
 from assistant.chat.service import ChatService
+from assistant.cluster import new_worker_id
+from assistant.cluster.presence import InProcessPresence, Presence, make_presence
 from assistant.config import Settings
 from assistant.intent.frustration import policy_from_settings
 from assistant.store.database import async_session_factory, make_async_engine, upgrade_schema
-from assistant.store.models import FaqEntry
+from assistant.store.models import BehaviourEvent, FaqEntry
 from retrieval.chroma_store import MiniLMEmbeddingFunction, make_chroma_client
 from retrieval.embeddings import get_embedder
 from retrieval.faq_index import FaqDocument, FaqIndex
@@ -49,9 +53,16 @@ class Runtime:
     chat: ChatService
     recommender: Swappable
     answerer: Answerer | None = None
-    agents_online: dict[int, int] = field(default_factory=dict)  # agent id -> open sockets
+    presence: Presence = field(default_factory=InProcessPresence)  # agents online, on every worker
+    background: list[asyncio.Task] = field(default_factory=list)  # cluster listener, job sweeper
+    worker_id: str = field(default_factory=new_worker_id)  # this worker among the others
 
     async def close(self) -> None:
+        for task in self.background:
+            task.cancel()
+        for task in self.background:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         if self.answerer is not None:
             await self.answerer.close(self.settings.answer_shutdown_wait_s)
         close = getattr(self.intent_service, "close", None)
@@ -59,6 +70,7 @@ class Runtime:
             result = close()
             if asyncio.iscoroutine(result):
                 await result
+        await self.presence.close()
         await self.bus.close()
         await self.engine.dispose()
 
@@ -76,16 +88,58 @@ def load_intent_service(settings: Settings):
 
 
 def load_recommender(settings: Settings, profiles=None):
-    """The saved recommender as served: item texts in fp32, the chat text through the query encoder."""
+    """The saved recommender as served: item texts in fp32, the chat text through the query encoder.
+
+    Shopper profiles are `profiles` (kept across a swap), else in Redis when configured (shared by every
+    worker, kept across restarts), else in this process.
+    """
     if not settings.recs_model_path.exists():
         log.warning("no recommender model at %s; suggestions fall back to product search",
                     settings.recs_model_path)
         return None
+    from recommender.profiles import RedisProfileStore
     from recommender.service import Recommender
 
     embedder = get_embedder()
-    return Recommender.load(settings.recs_model_path, embed=embedder.encode, profiles=profiles,
-                            embed_query=embedder.encode_query)
+    model = Recommender.load(settings.recs_model_path, embed=embedder.encode, profiles=profiles,
+                             embed_query=embedder.encode_query)
+    if profiles is None and settings.redis_url:
+        model.profiles = RedisProfileStore(settings.redis_url, settings.redis_prefix, model.config.event_weights,
+                                           model.config.profile_max_events, settings.profile_ttl_s)
+    return model
+
+
+async def warm_profiles(sessions: async_sessionmaker, recommender: Swappable, limit: int) -> int:
+    """Replay the newest behaviour events into in-process profiles (a restart keeps what shoppers did)."""
+    model = recommender.current
+    if model is None or limit <= 0:
+        return 0
+    async with sessions() as db:
+        rows = list(await db.execute(select(BehaviourEvent.customer_id, BehaviourEvent.session_id,
+                                            BehaviourEvent.item_id, BehaviourEvent.kind)
+                                     .order_by(BehaviourEvent.id.desc()).limit(limit)))
+    for customer_id, session_id, item_id, kind in reversed(rows):
+        with contextlib.suppress(ValueError):  # a kind the model no longer weighs
+            model.observe(customer_id or session_id, item_id, kind)
+    return len(rows)
+
+
+async def start_cluster_tasks(runtime: Runtime) -> None:
+    """Every worker listens for the others' announcements and fails the jobs of dead workers."""
+    from assistant.cluster.announcements import listen
+    from assistant.cluster.jobs import fail_stale_jobs
+
+    async def sweep_jobs() -> None:
+        while True:
+            try:
+                await fail_stale_jobs(runtime.sessions, runtime.settings.job_stale_s)
+            except Exception:
+                log.warning("could not check for stale jobs", exc_info=True)
+            await asyncio.sleep(runtime.settings.job_stale_s / 2)
+
+    subscribed = asyncio.Event()
+    runtime.background += [asyncio.create_task(listen(runtime, subscribed)), asyncio.create_task(sweep_jobs())]
+    await subscribed.wait()  # no announcement made after start-up is missed
 
 
 async def sync_faq_index(sessions: async_sessionmaker, faq: FaqIndex) -> None:
@@ -125,18 +179,21 @@ async def build_runtime(settings: Settings) -> Runtime:
         if asyncio.iscoroutine(result):
             await result
     recommender = Swappable(await asyncio.to_thread(load_recommender, settings))
+    await teach_missing_items(sessions, recommender)  # items added since the model was fitted
+    if not settings.redis_url:
+        await warm_profiles(sessions, recommender, settings.profile_warm_events)
     catalog = Catalog(sessions)
     toolbox = Toolbox(settings=settings, intents=intent_service, faq=faq, products=products,
                       orders=OrderTools(sessions), catalog=catalog, recommender=recommender,
                       llm=make_llm(settings))
-    bus = make_bus(settings.redis_url)
+    bus = make_bus(settings.redis_url, settings.redis_prefix)
+    presence = make_presence(settings.redis_url, settings.redis_prefix, settings.presence_ttl_s)
     runtime = Runtime(settings=settings, engine=engine, sessions=sessions, bus=bus, faq=faq,
                       products=products, intent_service=intent_service, toolbox=toolbox,
-                      chat=None, recommender=recommender)  # type: ignore[arg-type]
+                      chat=None, recommender=recommender, presence=presence)  # type: ignore[arg-type]
     runtime.chat = ChatService(
         store=ConversationStore(sessions), bus=bus, graph=build_dialogue_graph(toolbox), catalog=catalog,
-        sessions=sessions, recommender=recommender, max_chars=settings.max_message_chars,
-        agents_online=lambda: sum(1 for n in runtime.agents_online.values() if n > 0),
+        sessions=sessions, recommender=recommender, max_chars=settings.max_message_chars, presence=presence,
         frustration=policy_from_settings(settings),
     )
     runtime.answerer = Answerer(
@@ -145,6 +202,7 @@ async def build_runtime(settings: Settings) -> Runtime:
         max_attempts=settings.answer_max_attempts)
     runtime.chat.answer_later = runtime.answerer.submit
     runtime.answerer.start()
+    await start_cluster_tasks(runtime)
     return runtime
 
 

@@ -1,4 +1,8 @@
-"""Real-time shopper profiles: the latest behaviour events per customer or session, safe across threads."""
+"""Real-time shopper profiles: the latest behaviour events per customer or session, safe across threads.
+
+`ProfileStore` keeps them in this process; `RedisProfileStore` keeps them in Redis, so every worker sees
+a click made on another one and the profiles survive a restart. Both have the same methods.
+"""
 
 from __future__ import annotations
 
@@ -32,3 +36,41 @@ class ProfileStore:
 
     def __len__(self) -> int:
         return len(self._events)
+
+
+class RedisProfileStore:
+    """The same profiles in Redis: one capped list per profile key, expiring after `ttl_s` without events."""
+
+    def __init__(self, url: str, prefix: str, event_weights: dict[str, float], max_events: int,
+                 ttl_s: int) -> None:
+        import redis
+
+        self._redis = redis.Redis.from_url(url, decode_responses=True)
+        self._prefix = prefix + "profile:"
+        self._event_weights = dict(event_weights)
+        self._max_events = max_events
+        self._ttl_s = ttl_s
+
+    def observe(self, profile_key: str, item_id: int, kind: str) -> None:
+        if kind not in self._event_weights:
+            raise ValueError(f"unknown behaviour event kind {kind!r}; expected one of {sorted(self._event_weights)}")
+        key = self._prefix + profile_key
+        with self._redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(key, f"{int(item_id)} {self._event_weights[kind]}")
+            pipe.ltrim(key, -self._max_events, -1)
+            pipe.expire(key, self._ttl_s)
+            pipe.execute()
+
+    def events(self, profile_key: str) -> list[tuple[int, float]]:
+        """Oldest first, like `ProfileStore.events`."""
+        pairs = (entry.split(" ") for entry in self._redis.lrange(self._prefix + profile_key, 0, -1))
+        return [(int(item), float(strength)) for item, strength in pairs]
+
+    def forget(self, profile_key: str) -> None:
+        self._redis.delete(self._prefix + profile_key)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self._redis.scan_iter(match=self._prefix + "*", count=1000))
+
+    def close(self) -> None:
+        self._redis.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -78,10 +78,12 @@ def product_document(item: Item) -> ProductDocument:
 
 
 class CatalogueService:
-    def __init__(self, sessions: async_sessionmaker, products: ProductIndex, recommender: Swappable) -> None:
+    def __init__(self, sessions: async_sessionmaker, products: ProductIndex, recommender: Swappable,
+                 announce_item: Callable[[int], Awaitable[None]] | None = None) -> None:
         self.sessions = sessions
         self.products = products
         self.recommender = recommender
+        self.announce_item = announce_item  # tells the other workers of a new item
 
     async def get(self, item_id: int) -> dict[str, Any]:
         async with self.sessions() as db:
@@ -100,7 +102,9 @@ class CatalogueService:
             await db.flush()
             await self._commit(db, item, before=None)
             view = item_view(item)
-        await self._teach_recommender(item)
+        await teach_missing_items(self.sessions, self.recommender, [item.id])
+        if self.announce_item is not None:
+            await self.announce_item(item.id)
         return view
 
     async def update(self, item_id: int, patch: ItemPatch) -> dict[str, Any]:
@@ -140,12 +144,27 @@ class CatalogueService:
         except Exception:
             log.exception("could not undo a product index change of item %s", item_id)
 
-    async def _teach_recommender(self, item: Item) -> None:
-        """A new item can be suggested at once: the recommender places it by its text."""
-        model = self.recommender.current
-        if model is not None:
-            await asyncio.to_thread(model.add_item, item.id, product_document(item).text(), item.title,
-                                    item.categories)
+
+
+async def teach_missing_items(sessions: async_sessionmaker, recommender: Swappable,
+                              item_ids: list[int] | None = None) -> int:
+    """Teach the served recommender the store's items it does not know (all, or those of `item_ids`).
+
+    A new item can then be suggested at once: the recommender places it by its text. Run after an item
+    is added (on every worker) and after a model is loaded (items added since it was fitted).
+    """
+    model = recommender.current
+    if model is None:
+        return 0
+    known = set(model.item_ids.tolist())
+    async with sessions() as db:
+        if item_ids is None:
+            item_ids = list(await db.scalars(select(Item.id)))
+        wanted = [i for i in item_ids if i not in known]
+        missing = list(await db.scalars(select(Item).where(Item.id.in_(wanted)))) if wanted else []
+    for item in missing:
+        await asyncio.to_thread(model.add_item, item.id, product_document(item).text(), item.title, item.categories)
+    return len(missing)
 
 
 # ---- whole-folder import (the `shopassist import-catalogue DIR` command) ----

@@ -3,36 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
-from assistant.admin.retraining import _set, job_view
+from assistant.admin.retraining import _set, job_view, run_in_background
+from assistant.cluster.announcements import ModelInstalled, announce
+from assistant.cluster.jobs import open_job
 from assistant.runtime import load_recommender
 from assistant.store.database import make_engine
-from assistant.store.models import Job
 from recommender.service import Recommender
 from retrieval.embeddings import get_embedder
 
 log = logging.getLogger(__name__)
 JOB_KIND = "retrain_recs"
-_running: dict[int, asyncio.Task] = {}
-
-
-class RecsRetrainBusy(RuntimeError):
-    """A recommender retraining is already running."""
 
 
 async def start_recs_retraining(runtime) -> dict[str, Any]:
-    if any(not task.done() for task in _running.values()):
-        raise RecsRetrainBusy("a recommender retraining is already running")
-    _running.clear()
-    async with runtime.sessions() as db:
-        job = Job(kind=JOB_KIND, status="running", progress=0.0, detail={"phase": "fitting"})
-        db.add(job)
-        await db.commit()
-        view = job_view(job)
-    _running[job.id] = asyncio.create_task(_run(runtime, job.id))
-    return view
+    """Record the job (JobBusy when one runs on any worker) and fit in the background."""
+    job = await open_job(runtime.sessions, JOB_KIND, runtime.worker_id, runtime.settings.job_stale_s,
+                         status="running", phase="fitting")
+    run_in_background(runtime, job.id, _run(runtime, job.id))
+    return job_view(job)
 
 
 def fit_and_save(settings, profiles) -> Recommender:
@@ -52,8 +44,13 @@ async def _run(runtime, job_id: int) -> None:
         new = await asyncio.to_thread(fit_and_save, runtime.settings, old.profiles if old else None)
         # one reference assignment: calls in flight finish on the old model, the next ones use the new
         runtime.recommender.current = new
+        await announce(runtime, ModelInstalled(model="recommender", job_id=job_id))
         await _set(runtime.sessions, job_id, status="accepted", progress=1.0, finished=True, phase="done",
                    items=len(new.item_ids))
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await _set(runtime.sessions, job_id, status="failed", finished=True, error="the server stopped")
+        raise
     except Exception as e:
         log.exception("recommender retraining job %s failed", job_id)
         await _set(runtime.sessions, job_id, status="failed", finished=True, error=f"{type(e).__name__}: {e}")

@@ -24,8 +24,10 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from assistant.cluster.announcements import ModelInstalled, announce
+from assistant.cluster.jobs import end_job, kept_alive, open_job
 from assistant.config import Settings
-from assistant.store.models import Job, utcnow
+from assistant.store.models import Job
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +39,7 @@ COMPARED = ("accuracy", "macro_f1")
 BAR_SPANS = {"training (calibration phase)": (0.05, 0.6), "training (final phase)": (0.6, 0.8)}
 POLL_S = 0.5
 
-_running: dict[int, asyncio.Task] = {}  # job id -> task (one retraining at a time per process)
-
-
-class RetrainBusy(RuntimeError):
-    """A retraining is already running."""
+_tasks: set[asyncio.Task] = set()  # this worker's running jobs (a reference keeps each task alive)
 
 
 class RetrainRequest(BaseModel):
@@ -58,7 +56,7 @@ class RetrainRequest(BaseModel):
 def job_view(job: Job) -> dict[str, Any]:
     return {"id": job.id, "kind": job.kind, "status": job.status, "progress": round(job.progress, 3),
             "detail": job.detail or {}, "created_at": job.created_at.isoformat() + "Z",
-            "finished_at": job.finished_at.isoformat() + "Z" if job.finished_at else None}
+            "finished_at": job.finished_at.isoformat() + "Z" if job.finished_at else None, "worker": job.worker}
 
 
 def not_worse(candidate: dict[str, float], current: dict[str, float], tolerance: float) -> bool:
@@ -68,17 +66,23 @@ def not_worse(candidate: dict[str, float], current: dict[str, float], tolerance:
 
 
 async def start_retraining(runtime, request: RetrainRequest) -> dict[str, Any]:
-    for finished in [job for job, task in _running.items() if task.done()]:
-        del _running[finished]
-    if _running:
-        raise RetrainBusy("a retraining is already running")
-    async with runtime.sessions() as db:
-        job = Job(kind=JOB_KIND, status="queued", progress=0.0, detail={"request": request.model_dump()})
-        db.add(job)
-        await db.commit()
-        view = job_view(job)
-    _running[job.id] = asyncio.create_task(_run(runtime, job.id, request))
-    return view
+    """Record the job (JobBusy when a retraining runs on any worker) and run it in the background."""
+    job = await open_job(runtime.sessions, JOB_KIND, runtime.worker_id, runtime.settings.job_stale_s,
+                         request=request.model_dump())
+    run_in_background(runtime, job.id, _run(runtime, job.id, request))
+    return job_view(job)
+
+
+def run_in_background(runtime, job_id: int, work) -> None:
+    """Run a job's coroutine as a task of this worker, its heartbeat refreshed while it runs."""
+
+    async def alive() -> None:
+        async with kept_alive(runtime.sessions, job_id, runtime.settings.job_heartbeat_s):
+            await work
+
+    task = asyncio.create_task(alive())
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
 
 
 async def _run(runtime, job_id: int, request: RetrainRequest) -> None:
@@ -91,6 +95,8 @@ async def _run(runtime, job_id: int, request: RetrainRequest) -> None:
             await _set(runtime.sessions, job_id, progress=0.95, phase="installing the new model")
             await asyncio.to_thread(install_model, settings, candidate, job_id)
             await swap_classifier(runtime, settings)
+            # every other worker loads it too
+            await announce(runtime, ModelInstalled(model="intent", job_id=job_id))
         else:
             await asyncio.to_thread(shutil.rmtree, candidate, True)
         await _set(runtime.sessions, job_id, status="accepted" if accepted else "rejected", progress=1.0,
@@ -167,7 +173,7 @@ def _update(job: Job, status: str | None, progress: float | None, finished: bool
     if progress is not None:
         job.progress = max(job.progress or 0.0, progress)
     if finished:
-        job.finished_at = utcnow()
+        end_job(job)
     job.detail = {**(job.detail or {}), **detail}
 
 

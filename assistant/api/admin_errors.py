@@ -10,13 +10,13 @@ from fastapi import HTTPException
 from assistant.admin.catalogue import ItemConflict, ItemNotFound
 from assistant.admin.faq_bulk import ImportRefused
 from assistant.admin.faq_service import FaqNotFound, IndexWriteFailed, StoreWriteFailed
-from assistant.admin.retraining import RetrainBusy
+from assistant.cluster.jobs import JobBusy
 
 STATUS: dict[type[Exception], int] = {
     FaqNotFound: 404,
     ItemNotFound: 404,
     ItemConflict: 409,
-    RetrainBusy: 409,
+    JobBusy: 409,
     StoreWriteFailed: 409,
     IndexWriteFailed: 503,
 }

@@ -9,13 +9,15 @@ from fastapi import APIRouter, Depends, HTTPException
 from assistant.admin.catalogue import CatalogueService, ItemInput, ItemPatch
 from assistant.api.admin_errors import admin_errors
 from assistant.api.deps import get_runtime
+from assistant.cluster.announcements import ItemAdded, announce
 from assistant.runtime import Runtime
 
 router = APIRouter(prefix="/items", tags=["admin: catalogue"])
 
 
 def catalogue_service(rt: Runtime = Depends(get_runtime)) -> CatalogueService:
-    return CatalogueService(rt.sessions, rt.products, rt.recommender)
+    return CatalogueService(rt.sessions, rt.products, rt.recommender,
+                            lambda item_id: announce(rt, ItemAdded(item_id=item_id)))
 
 
 def _checked(body: ItemPatch, rt: Runtime) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 
-from assistant.admin.recs_retraining import RecsRetrainBusy, start_recs_retraining
+from assistant.admin.recs_retraining import start_recs_retraining
 from assistant.admin.retraining import RetrainRequest, job_view, start_retraining
 from assistant.admin.stats import dashboard_stats
 from assistant.api.admin_errors import admin_errors
@@ -34,10 +34,18 @@ async def retrain_intents(body: RetrainRequest | None = None, rt: Runtime = Depe
 @router.post("/retrain-recs", status_code=202)
 async def retrain_recs(rt: Runtime = Depends(get_runtime)) -> dict[str, Any]:
     """Refit the recommender on the store in the background and swap it in live (shopper profiles kept)."""
-    try:
+    with admin_errors():
         return await start_recs_retraining(rt)
-    except RecsRetrainBusy as e:
-        raise HTTPException(409, str(e)) from e
+
+
+@router.get("/models")
+async def served_models(rt: Runtime = Depends(get_runtime)) -> dict[str, Any]:
+    """The models this worker serves now (after a retraining every worker should show the same)."""
+    card = rt.intent_service.classifier.card
+    recommender = rt.recommender.current
+    return {"worker": rt.worker_id,
+            "intent": {"trained_at": card.trained_at, "labels": len(card.labels)},
+            "recommender": {"items": len(recommender.item_ids) if recommender is not None else 0}}
 
 
 @router.get("/jobs/{job_id}")

@@ -114,5 +114,5 @@ class RedisBus:
         await self._redis.ping()
 
 
-def make_bus(redis_url: str | None) -> MessageBus:
-    return RedisBus(redis_url) if redis_url else InProcessBus()
+def make_bus(redis_url: str | None, prefix: str = "shopassist:") -> MessageBus:
+    return RedisBus(redis_url, prefix) if redis_url else InProcessBus()

@@ -24,6 +24,7 @@ from assistant.chat.conversations import ConversationStore
 from assistant.chat.errors import FrameRefused
 from assistant.chat.feedback import FeedbackStore
 from assistant.chat.protocol import AckFrame, ReplyFrame, StatusFrame, TypingNotice
+from assistant.cluster.presence import InProcessPresence, Presence
 from assistant.intent.frustration import FrustrationPolicy, Mood
 from assistant.privacy.redaction import secret_notice
 from assistant.store.models import (
@@ -82,7 +83,7 @@ async def publish_stored(bus: MessageBus, channel: str, frame: dict[str, Any]) -
 class ChatService:
     def __init__(self, *, store: ConversationStore, bus: MessageBus, graph: Any, catalog: Catalog,
                  sessions: async_sessionmaker, recommender: Swappable, max_chars: int,
-                 agents_online: Any = None, frustration: FrustrationPolicy | None = None) -> None:
+                 presence: Presence | None = None, frustration: FrustrationPolicy | None = None) -> None:
         self.store = store
         self.bus = bus
         self.graph = graph
@@ -90,8 +91,8 @@ class ChatService:
         self._sessions = sessions
         self._recommender = recommender
         self._max_chars = max_chars
-        # callable returning how many agents are connected (the agent console registers itself)
-        self._agents_online = agents_online or (lambda: 0)
+        # which agents have a console open (on any worker): the widget offers "leave a message" if none
+        self._presence = presence or InProcessPresence()
         self.feedback = FeedbackStore(sessions)
         self._frustration = frustration or FrustrationPolicy()
         # hands a stored, pending message to the answering worker (assistant/chat/answering.py)
@@ -201,7 +202,7 @@ class ChatService:
             return
         metrics.HANDOFFS.labels(reason).inc()
         position = await self.store.queue_position(session_id)
-        online = int(self._agents_online())
+        online = await self._presence.count()
         await self.bus.publish(session_channel(session_id), StatusFrame(
             state=SessionState.WAITING, queue_position=position, agents_online=online).model_dump())
         await self.bus.publish(AGENTS_CHANNEL, {"type": "queue_changed", "session_id": session_id})
@@ -211,7 +212,7 @@ class ChatService:
         async with self._sessions() as db:
             agent = await db.get(Agent, chat.agent_id) if chat.agent_id else None
         return StatusFrame(state=chat.state, queue_position=await self.store.queue_position(chat.id),
-                           agents_online=int(self._agents_online()), agent_name=agent.name if agent else None)
+                           agents_online=await self._presence.count(), agent_name=agent.name if agent else None)
 
     async def request_handoff(self, chat: ChatSession) -> None:
         """The widget's "talk to a human" button."""

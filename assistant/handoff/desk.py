@@ -116,5 +116,5 @@ class AgentDesk:
             raise FrameRefused("too_long", f"text is over {limit} characters")
 
     # ---- what a console shows ----
-    def agents_online(self) -> int:
-        return sum(1 for n in self.rt.agents_online.values() if n > 0)
+    async def agents_online(self) -> int:
+        return await self.rt.presence.count()

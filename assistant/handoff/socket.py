@@ -72,16 +72,14 @@ async def agent_socket(ws: WebSocket, token: str = "") -> None:
 
 @asynccontextmanager
 async def presence(desk: AgentDesk, agent: AgentClaims):
-    """Count the agent's open sockets (the widget offers "leave a message" when nobody is online)."""
-    online = desk.rt.agents_online
-    online[agent.agent_id] = online.get(agent.agent_id, 0) + 1
+    """Count the agent's open console on every worker (the widget offers "leave a message" when nobody is
+    online)."""
+    handle = await desk.rt.presence.join(agent.agent_id)
     await desk.announce_queue_change()
     try:
         yield
     finally:
-        online[agent.agent_id] -= 1
-        if online[agent.agent_id] <= 0:
-            del online[agent.agent_id]
+        await desk.rt.presence.leave(handle)
         await desk.announce_queue_change()
 
 
@@ -89,7 +87,7 @@ async def queue_frame(desk: AgentDesk, agent: AgentClaims) -> dict[str, Any]:
     waiting = await desk.assignments.waiting()
     mine = await desk.assignments.held_by(agent.agent_id)
     return {"type": "queue", "waiting": [queue_item(e).model_dump(mode="json") for e in waiting],
-            "mine": [queue_item(e).model_dump(mode="json") for e in mine], "agents_online": desk.agents_online()}
+            "mine": [queue_item(e).model_dump(mode="json") for e in mine], "agents_online": await desk.agents_online()}
 
 
 async def _forward_queue(events, sender: FrameSender, desk: AgentDesk, agent: AgentClaims, ws: WebSocket) -> None:

@@ -267,6 +267,10 @@ class Job(Base):
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column()
+    # the kind while the job runs, NULL once it ends: unique, so one job of a kind runs in the whole cluster
+    active_kind: Mapped[str | None] = mapped_column(String(50), unique=True)
+    worker: Mapped[str | None] = mapped_column(String(120))  # host:pid of the worker running it
+    heartbeat_at: Mapped[datetime | None] = mapped_column()  # refreshed while it runs; stale = worker died
 
 
 class OrderAction(Base):

@@ -87,8 +87,8 @@ def shopper_texts(server: LiveServer, session_id: str) -> list[str]:
 
 
 def wait_until_no_agent_online(server: LiveServer) -> None:
-    online = server.app.state.runtime.agents_online
-    assert eventually(lambda: dict(online), lambda o: not o) == {}, "an agent socket of another test is open"
+    presence = server.app.state.runtime.presence
+    assert eventually(lambda: presence.consoles, lambda o: not o) == {}, "an agent socket of another test is open"
 
 
 @contextmanager
