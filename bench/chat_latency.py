@@ -129,6 +129,8 @@ async def one_turn(ws, text: str, timeout_s: float) -> tuple[float | None, float
 
 async def run_session(index: int, args, customers: list[str], results: Results, http: httpx.AsyncClient) -> None:
     customer = customers[index % len(customers)] if customers and index % 2 == 0 else None
+    if args.ramp_s:  # shoppers arrive one after another over the ramp, not all in the same millisecond
+        await asyncio.sleep(args.ramp_s * index / args.sessions)
     rng = random.Random(index)
     casing = random.Random()  # seeded afresh on every run, so a second run meets no cached message either
     turn = 0
@@ -211,6 +213,7 @@ async def main(args) -> Results:
 def report(args, results: Results, elapsed: float, signed_in: bool) -> None:
     turns = results.turn_ms
     pacing = f"think {args.think_ms:.0f} ms" if args.think_ms else "closed loop, no think time"
+    pacing += f", arrivals over {args.ramp_s:g} s" if args.ramp_s else ""
     print(f"shopassist chat latency  url={args.url}  sessions={args.sessions}  turns/session={args.turns}"
           f"  {pacing}  signed-in={'half' if signed_in else 'none'}")
     print(f"answered turns: {len(turns)}  timeouts: {results.timeouts}  errors: {sum(results.errors.values())}"
@@ -236,6 +239,8 @@ def parse_args(argv: list[str] | None = None):
     parser.add_argument("--turns", type=int, default=10, help="messages per session")
     parser.add_argument("--think-ms", type=float, default=0,
                         help="mean pause between a reply and the next message (0: send at once, the worst case)")
+    parser.add_argument("--ramp-s", type=float, default=0,
+                        help="spread the sessions' first messages over this many seconds (0: all at once)")
     parser.add_argument("--timeout", type=float, default=30, help="seconds to wait for one reply")
     parser.add_argument("--max-seconds", type=float, default=600, help="hard limit for the whole run")
     parser.add_argument("--no-warmup", dest="warmup", action="store_false", help="skip the warm-up turns")
