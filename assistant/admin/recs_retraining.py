@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from typing import Any
 
 from assistant.admin.retraining import _set, job_view, run_in_background
@@ -34,7 +35,10 @@ def fit_and_save(settings, profiles) -> Recommender:
         fitted = Recommender.fit_from_sql(engine, embed=get_embedder().encode)
     finally:
         engine.dispose()
-    fitted.save(settings.recs_model_path)
+    # written beside, then renamed: a worker loading the model meanwhile reads the old file or the new one
+    partial = settings.recs_model_path.with_name(settings.recs_model_path.name + ".partial")
+    fitted.save(partial)
+    os.replace(partial, settings.recs_model_path)
     return load_recommender(settings, profiles)
 
 

@@ -17,12 +17,12 @@ from sqlalchemy import select
 
 from assistant.cluster.jobs import JobBusy, fail_stale_jobs, open_job
 from assistant.cluster.presence import RedisPresence
-from assistant.store.database import async_session_factory, make_async_engine
+from assistant.store.database import async_session_factory, make_async_engine, upgrade_schema
 from assistant.store.models import Job, utcnow
 from recommender.profiles import RedisProfileStore
 from tests.agent_console.client import AgentSocket, add_agents, api
 from tests.chat.client import ChatClient, start_session
-from tests.conftest import LiveServer, _database_url, shop_settings
+from tests.conftest import LiveServer, _database_url, fresh_pg_url, pg_available, shop_settings
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -37,11 +37,25 @@ def redis_available() -> bool:
 
 
 @pytest.fixture(scope="module")
-def cluster_settings(shop_state):
+def redis_url() -> str:
     if not redis_available():
         pytest.skip("Redis is not reachable at 127.0.0.1:6379")
-    return shop_settings(shop_state, _database_url("postgres", shop_state), redis_url=REDIS_URL,
+    return REDIS_URL
+
+
+@pytest.fixture(scope="module")
+def cluster_settings(shop_state, redis_url):
+    return shop_settings(shop_state, _database_url("postgres", shop_state), redis_url=redis_url,
                          redis_prefix=f"t-{uuid.uuid4().hex[:8]}:")
+
+
+@pytest.fixture(scope="module")
+def empty_pg_url() -> str:
+    if not pg_available():
+        pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432")
+    url = fresh_pg_url()
+    upgrade_schema(url)
+    return url
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +105,7 @@ async def test_an_agent_online_on_one_worker_is_counted_by_the_other(two_workers
     assert await eventually(nobody_online) is True
 
 
-async def test_a_dead_workers_consoles_drop_out_after_the_ttl(cluster_settings):
+async def test_a_dead_workers_consoles_drop_out_after_the_ttl(redis_url):
     prefix = f"t-{uuid.uuid4().hex[:8]}:"
     dying, alive = RedisPresence(REDIS_URL, prefix, ttl_s=1.0), RedisPresence(REDIS_URL, prefix, ttl_s=1.0)
     try:
@@ -120,7 +134,7 @@ async def test_a_click_on_one_worker_changes_the_profile_the_other_worker_reads(
     assert [i for i, _ in profiles_b.events(chat.session["session_id"])] == [item_id]
 
 
-def test_profiles_in_redis_survive_a_restart():
+def test_profiles_in_redis_survive_a_restart(redis_url):
     prefix = f"t-{uuid.uuid4().hex[:8]}:"
     weights = {"view": 1.0, "click": 2.0}
     before = RedisProfileStore(REDIS_URL, prefix, weights, max_events=3, ttl_s=60)
@@ -172,8 +186,8 @@ async def test_a_recommender_retrained_on_one_worker_is_loaded_by_the_other(two_
     assert isinstance(runtime_of(b).recommender.current.profiles, RedisProfileStore)
 
 
-async def test_a_killed_workers_job_is_failed_and_frees_the_guard(cluster_settings):
-    engine = make_async_engine(cluster_settings.resolved_database_url)
+async def test_a_killed_workers_job_is_failed_and_frees_the_guard(empty_pg_url):
+    engine = make_async_engine(empty_pg_url)
     sessions = async_session_factory(engine)
     kind = f"test_job_{uuid.uuid4().hex[:6]}"
     try:
