@@ -44,22 +44,60 @@ async def announce(runtime, announcement: ModelInstalled | ItemAdded) -> None:
     await runtime.bus.publish(CLUSTER_CHANNEL, {**announcement.model_dump(), "origin": runtime.worker_id})
 
 
-async def listen(runtime, subscribed: asyncio.Event) -> None:
-    """Apply the other workers' announcements to this worker's runtime until cancelled."""
-    async with runtime.bus.subscribe(CLUSTER_CHANNEL) as frames:
-        subscribed.set()
-        async for frame in frames:
-            try:
-                announcement = _announcement.validate_python(frame)
-            except ValidationError:
-                log.warning("ignoring an unknown announcement %r", frame)
-                continue
-            if announcement.origin == runtime.worker_id:
-                continue  # this worker made the change itself
-            try:
-                await apply(runtime, announcement)
-            except Exception:  # one failed load must not stop the next announcements
-                log.exception("could not apply %r", announcement)
+async def listen(runtime, subscribed: asyncio.Event, retry_s: float = 1.0) -> None:
+    """Apply the other workers' announcements to this worker's runtime until cancelled.
+
+    A lost subscription (Redis restarted) is opened again; what was announced meanwhile is caught up from
+    the state dir and the store (`catch_up`), since pub/sub keeps nothing for an absent listener.
+    """
+    seen = installed_versions(runtime.settings)
+    while True:
+        try:
+            async with runtime.bus.subscribe(CLUSTER_CHANNEL) as frames:
+                if subscribed.is_set():
+                    seen = await catch_up(runtime, seen)
+                subscribed.set()
+                async for frame in frames:
+                    await _apply_frame(runtime, frame)
+                    seen = installed_versions(runtime.settings)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning("the cluster channel was lost; subscribing again", exc_info=True)
+        subscribed.set()  # start-up goes on without it; the next subscription catches up
+        await asyncio.sleep(retry_s)
+
+
+async def _apply_frame(runtime, frame: dict) -> None:
+    try:
+        announcement = _announcement.validate_python(frame)
+    except ValidationError:
+        log.warning("ignoring an unknown announcement %r", frame)
+        return
+    if announcement.origin == runtime.worker_id:
+        return  # this worker made the change itself
+    try:
+        await apply(runtime, announcement)
+    except Exception:  # one failed load must not stop the next announcements
+        log.exception("could not apply %r", announcement)
+
+
+def installed_versions(settings) -> dict[str, float]:
+    """When each installed model file last changed (0 when absent)."""
+    files = {"intent": settings.resolved_intent_model_dir / "model_card.json", "recommender": settings.recs_model_path}
+    return {name: path.stat().st_mtime if path.exists() else 0.0 for name, path in files.items()}
+
+
+async def catch_up(runtime, seen: dict[str, float]) -> dict[str, float]:
+    """Load the models installed, and teach the items added, while this worker was not listening."""
+    now = installed_versions(runtime.settings)
+    for model in ("intent", "recommender"):
+        if now[model] != seen.get(model):
+            await apply(runtime, ModelInstalled(model=model))
+    from assistant.admin.catalogue import teach_missing_items
+
+    await teach_missing_items(runtime.sessions, runtime.recommender)
+    return now
 
 
 async def apply(runtime, announcement: ModelInstalled | ItemAdded) -> None:
