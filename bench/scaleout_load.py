@@ -3,7 +3,9 @@ bench/chat_latency.py with 100 and 300 shoppers pausing ~2 s between messages, a
 
 Needs SHOPASSIST_DATABASE_URL, SHOPASSIST_REDIS_URL and SHOPASSIST_CHROMA_URL of a shop built by
 `shopassist setup`. For each worker count it starts the server on --port, runs the loads one after the
-other, prints chat_latency's report of each, and stops the server.
+other, prints chat_latency's report of each, and stops the server. After each load it also prints the
+server's CPU time per answered message (all its processes, from /proc): on a machine shared with other
+work, latency mostly says how busy the machine was, while CPU per message says what the server costs.
 
     .venv/bin/python bench/scaleout_load.py --workers 1 2 --shoppers 100 300 --port 8420
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import time
@@ -43,10 +46,39 @@ def start_server(workers: int, port: int) -> subprocess.Popen:
     sys.exit("the server did not start within 600 s")
 
 
-def run_load(port: int, extra: list[str]) -> None:
+def cpu_seconds(root: int) -> float:
+    """User + system CPU time of a process and all its descendants (Linux /proc)."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(fields[1])
+            times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    tree, frontier = {root}, [root]
+    while frontier:
+        pid = frontier.pop()
+        children = [child for child, parent in parents.items() if parent == pid]
+        tree.update(children)
+        frontier += children
+    return sum(times.get(pid, 0.0) for pid in tree)
+
+
+def run_load(server: subprocess.Popen, port: int, extra: list[str]) -> None:
     command = [sys.executable, str(BENCH / "chat_latency.py"), "--url", f"http://127.0.0.1:{port}", *extra]
-    print("$", " ".join(command[1:]), flush=True)
-    subprocess.run(command, check=False, timeout=1800)
+    print("$", " ".join(command[1:]), f"  (load average before: {os.getloadavg()[0]:.1f})", flush=True)
+    before = cpu_seconds(server.pid)
+    output = subprocess.run(command, check=False, timeout=3600, capture_output=True, text=True).stdout
+    spent = cpu_seconds(server.pid) - before
+    print(output, end="")
+    answered = re.search(r"answered turns: (\d+)", output)
+    if answered and int(answered[1]):
+        print(f"server CPU per answered message: {spent * 1000 / int(answered[1]):.1f} ms"
+              f"  (load average after: {os.getloadavg()[0]:.1f})")
     print(flush=True)
 
 
@@ -58,6 +90,7 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=10)
     parser.add_argument("--closed-loop-sessions", type=int, default=20, help="0: skip the capacity run")
     parser.add_argument("--port", type=int, default=8420)
+    parser.add_argument("--max-seconds", type=float, default=900, help="limit of each load run")
     args = parser.parse_args()
     settings = get_settings()
     if not (settings.redis_url and settings.chroma_url and settings.database_url):
@@ -67,10 +100,12 @@ def main() -> None:
         server = start_server(workers, args.port)
         try:
             for shoppers in args.shoppers:
-                run_load(args.port, ["--sessions", str(shoppers), "--turns", str(args.turns),
-                                     "--think-ms", str(args.think_ms), "--ramp-s", str(args.think_ms / 1000)])
+                run_load(server, args.port, ["--sessions", str(shoppers), "--turns", str(args.turns),
+                                             "--think-ms", str(args.think_ms), "--ramp-s", str(args.think_ms / 1000),
+                                             "--max-seconds", str(args.max_seconds)])
             if args.closed_loop_sessions:
-                run_load(args.port, ["--sessions", str(args.closed_loop_sessions), "--turns", str(args.turns)])
+                run_load(server, args.port, ["--sessions", str(args.closed_loop_sessions), "--turns", str(args.turns),
+                                             "--max-seconds", str(args.max_seconds)])
         finally:
             server.terminate()
             server.wait(timeout=60)
