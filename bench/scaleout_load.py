@@ -85,7 +85,7 @@ def run_load(server: subprocess.Popen, port: int, extra: list[str]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--shoppers", type=int, nargs="+", default=[100, 300])
+    parser.add_argument("--shoppers", type=int, nargs="*", default=[100, 300])
     parser.add_argument("--think-ms", type=float, default=2000)
     parser.add_argument("--turns", type=int, default=10)
     parser.add_argument("--closed-loop-sessions", type=int, default=20, help="0: skip the capacity run")

@@ -52,7 +52,9 @@ class IntentClassifier:
     def from_settings(cls, settings) -> IntentClassifier:
         return cls.load(settings.resolved_intent_model_dir, use_onnx=settings.intent_use_onnx,
                         threshold=settings.intent_threshold, margin=settings.intent_margin,
-                        threads=settings.intent_threads)
+                        # one thread per call, like every model the server runs side by side: ONNX Runtime's
+                        # default pool (one thread per core) spins between calls and burns the other turns' CPU
+                        threads=settings.intent_threads or settings.inference_threads)
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         """Calibrated intent probabilities, one row per text, columns in `self.labels` order."""
