@@ -1,14 +1,14 @@
 """jobs.active_kind, worker, heartbeat_at: one running job per kind cluster-wide, dead workers' jobs failed
 
-Revision ID: 0005_job_heartbeats
-Revises: 0004_answer_state
+Revision ID: 0006_job_heartbeats
+Revises: 0005_privacy
 Create Date: 2026-12-01
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_job_heartbeats"
-down_revision = "0004_answer_state"
+revision = "0006_job_heartbeats"
+down_revision = "0005_privacy"
 branch_labels = None
 depends_on = None
 
