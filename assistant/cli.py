@@ -393,3 +393,18 @@ def retention(days: int | None = typer.Option(None, help="override SHOPASSIST_RE
 
 def _describe(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {what.replace('_', ' ')}" for what, n in counts.items())
+
+
+@app.command("privacy-scrub")
+def privacy_scrub() -> None:
+    """Mask card numbers, IBANs and passwords in rows stored before redaction existed (run once after upgrading)."""
+    from assistant.privacy.scrub import scrub_stored
+
+    async def work(sessions):
+        async with sessions() as db:
+            changed = await scrub_stored(db)
+            await db.commit()
+        return changed
+
+    changed = _run_with_store(work)
+    typer.echo("scrubbed: " + (_describe(changed) if changed else "nothing held a secret"))

@@ -86,3 +86,17 @@ async def test_the_servers_periodic_job_applies_retention(live_server, customer,
         await engine.dispose()
     assert _left(db, sid) == {"messages": ["a new question"], "events": 0, "left": 0, "customer": None,
                               "tokens": ["live"]}
+
+
+def test_privacy_scrub_masks_secrets_stored_before_redaction_existed(live_server, customer, db):
+    """Rows written by an older version (straight into the store here) lose their card numbers and passwords."""
+    sid = _old_conversation(db, customer, days_old=1)["session_id"]
+    db.add(Message(session_id=sid, seq=3, author="shopper", text="card 4539 1488 0343 6467, pw: Oldsecret9"))
+    db.commit()
+    env = {**os.environ, "SHOPASSIST_STATE_DIR": str(live_server.settings.state_dir),
+           "SHOPASSIST_DATABASE_URL": live_server.settings.resolved_database_url}
+    done = subprocess.run([sys.executable, "-c", "from assistant.cli import app; app()", "privacy-scrub"], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "messages" in done.stdout
+    assert "card [card number removed], pw: [password removed]" in _left(db, sid)["messages"]
