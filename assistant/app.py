@@ -6,17 +6,19 @@ import asyncio
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
-from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, Response
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from assistant import metrics
 from assistant.admin.stats import refresh_metrics
 from assistant.api import admin, agent_desk, auth, health, left_messages, privacy, sessions
+from assistant.api.hardening import CorsByRoute, RequestInput, SecurityHeaders, require_metrics_access
 from assistant.chat import socket as chat_socket
 from assistant.config import REPO_ROOT, Settings, get_settings
 from assistant.handoff import socket as agent_socket
+from assistant.limits import RateLimited
 from assistant.privacy.log_redaction import install_log_redaction
 from assistant.privacy.retention import retention_loop
 from assistant.runtime import build_runtime
@@ -42,9 +44,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.runtime.close()
 
     app = FastAPI(title="Shopassist", version="0.1.0", lifespan=lifespan)
-    # the widget embedded on another shop's pages calls /api from that origin (bearer tokens, no cookies)
-    app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
-                       allow_headers=["*"])
+    # innermost first: bounded, clean input, then security headers, then CORS by route (the widget embedded
+    # on another shop's pages calls the shopper API from that origin; the staff API only from staff origins)
+    app.add_middleware(RequestInput, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(CorsByRoute, shopper_origins=settings.cors_origins, staff_origins=settings.staff_cors_origins)
+
+    @app.exception_handler(RateLimited)
+    async def rate_limited(request: Request, exc: RateLimited) -> JSONResponse:
+        metrics.RATE_LIMITED.labels(exc.what).inc()
+        return JSONResponse({"detail": str(exc)}, status_code=429, headers={"Retry-After": exc.retry_after_header})
+
     app.include_router(sessions.router)
     app.include_router(privacy.shopper_router)
     app.include_router(auth.router)
@@ -55,8 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(agent_socket.router)
     app.include_router(health.router)
 
-    @app.get("/metrics")
-    async def metrics() -> Response:
+    @app.get("/metrics", dependencies=[Depends(require_metrics_access)])
+    async def prometheus_metrics() -> Response:
         await refresh_metrics(app.state.runtime)  # the dashboard's figures, from SQL
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
@@ -64,11 +74,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def server_options(settings: Settings) -> dict:
+    """uvicorn options that enforce limits before the app sees a byte: a websocket frame over
+    `max_frame_bytes` is closed with 1009 from its header, never buffered."""
+    return {"ws_max_size": settings.max_frame_bytes}
+
+
 def _mount_web(app: FastAPI, web: Path) -> None:
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:
         return FileResponse(web / "index.html")
 
-    for sub in ("widget", "agent", "admin"):
+    for sub in ("widget", "agent", "admin", "shop"):
         (web / sub).mkdir(parents=True, exist_ok=True)
         app.mount(f"/{sub}", StaticFiles(directory=web / sub, html=True), name=sub)

@@ -29,6 +29,7 @@ def serve(host: str | None = None, port: int | None = None,
     """Run the chat server (widget at /, agent console at /agent/, admin at /admin/)."""
     import uvicorn
 
+    from assistant.app import server_options
     from assistant.config import get_settings
     from assistant.store.database import upgrade_schema
 
@@ -43,7 +44,7 @@ def serve(host: str | None = None, port: int | None = None,
                                      "(see the README, \"Several workers and machines\")", param_hint="--workers")
         upgrade_schema(settings.resolved_database_url)  # once, before the workers start side by side
     uvicorn.run("assistant.app:create_app", factory=True, host=host or settings.host,
-                port=port or settings.port, workers=workers, log_level="info")
+                port=port or settings.port, workers=workers, log_level="info", **server_options(settings))
 
 
 def _recs_embedder(with_text: bool):

@@ -7,10 +7,17 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class RateLimit(BaseModel):
+    """A token bucket: `burst` requests at once, then `per_minute` (as an env var: {"burst":..,"per_minute":..})."""
+
+    burst: int = Field(ge=1)
+    per_minute: float = Field(gt=0)
 
 
 class Settings(BaseSettings):
@@ -42,6 +49,29 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default=["*"], description="origins whose pages may call the API (the embedded widget); a JSON list or "
         "comma-separated; '*' is safe because the widget sends bearer tokens, not cookies")
+    staff_cors_origins: Annotated[list[str], NoDecode] = Field(
+        default=[], description="other origins allowed to call the agent and admin API (default: none, the "
+        "console and admin pages are served by this server)")
+    max_body_bytes: int = Field(default=3_000_000, description="request body limit (413 past it); above "
+                                "faq_import_max_bytes")
+    metrics_token: str | None = Field(default=None, description="bearer token of /metrics; unset = loopback only")
+
+    # abuse limits (docs/security.md "Limits"); kept in Redis when redis_url is set, so all workers share them
+    login_rate_per_address: RateLimit = Field(default=RateLimit(burst=10, per_minute=10),
+                                              description="agent/admin sign-in attempts from one client address")
+    login_free_failures: int = Field(default=5, description="wrong passwords for one account from one address "
+                                     "before each further one doubles the wait")
+    login_free_failures_per_account: int = Field(default=20, description="the same, for one account from all "
+                                                 "addresses (a slow guess spread over many addresses)")
+    login_backoff_base_s: float = Field(default=1.0, description="the first wait after the free failures")
+    login_backoff_max_s: float = Field(default=300.0, description="the longest wait; failures are forgiven after "
+                                       "twice this without one, or a success: no permanent lock-out")
+    session_rate_per_address: RateLimit = Field(default=RateLimit(burst=60, per_minute=30),
+                                                description="chat sessions started from one client address")
+    message_rate_per_session: RateLimit = Field(default=RateLimit(burst=20, per_minute=30),
+                                                description="shopper messages (and left messages) per session")
+    event_rate_per_session: RateLimit = Field(default=RateLimit(burst=30, per_minute=60),
+                                              description="behaviour events (view, click, add to cart) per session")
 
     # intent model and fallback policy (the trained model card may override the thresholds)
     intent_model_dir: Path | None = Field(default=None, description="default state_dir/intent_model")
@@ -62,6 +92,8 @@ class Settings(BaseSettings):
     product_top_k: int = 4
     recs_k: int = 4
     recs_diversity: float = 0.2
+    recs_max_profiles: int = Field(default=100_000, description="real-time shopper profiles kept in memory "
+                                   "(least recently active forgotten first)")
     exclude_bought_days: int = Field(default=180, description="items bought in the last N days are not "
                                      "suggested again (search and suggestions); 0 = off")
 
@@ -133,7 +165,7 @@ class Settings(BaseSettings):
     # optional LLM (off by default; never required)
     llm_backend: str | None = Field(default=None, description="'fake' for tests or an import path")
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "staff_cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):

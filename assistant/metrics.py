@@ -19,6 +19,7 @@ FEEDBACK = Counter("shopassist_feedback_total", "Shopper votes on bot replies an
 ANSWER_FAILURES = Counter("shopassist_answer_failures_total", "Turns that failed and were left for a retry")
 ANSWER_SWEPT = Counter("shopassist_answers_swept_total", "Pending messages claimed by a sweep (not answered "
                        "at once: a dead worker, a failed turn)")
+RATE_LIMITED = Counter("shopassist_rate_limited_total", "Requests and frames refused by a rate limit", ["what"])
 AGENT_ACTIONS = Counter("shopassist_agent_actions_total", "Agent console actions on sessions", ["action"])
 
 # dashboard figures over the admin window (stats_window_hours), recomputed from SQL when /metrics is scraped
@@ -30,4 +31,6 @@ WINDOW_INTENTS = Gauge("shopassist_window_intents", "Bot replies in the window b
 ANSWER_LATENCY_QUANTILE = Gauge("shopassist_answer_latency_seconds", "Answer latency over the window",
                                 ["quantile"])
 REC_CLICK_THROUGH = Gauge("shopassist_rec_click_through", "Share of shown item cards then clicked (window)")
+STATS_COMPUTATIONS = Counter("shopassist_stats_computations_total",
+                             "Times the dashboard figures were computed from SQL (at most once per stats_cache_s)")
 REVIEW_MESSAGES = Gauge("shopassist_review_messages", "Fallback or unanswered bot replies in the window")

@@ -25,6 +25,7 @@ from assistant.cluster import new_worker_id
 from assistant.cluster.presence import InProcessPresence, Presence, make_presence
 from assistant.config import Settings
 from assistant.intent.frustration import policy_from_settings
+from assistant.limits import Limiter, make_limiter
 from assistant.store.database import async_session_factory, make_async_engine, upgrade_schema
 from assistant.store.models import BehaviourEvent, FaqEntry
 from retrieval.chroma_store import MiniLMEmbeddingFunction, make_chroma_client
@@ -52,6 +53,7 @@ class Runtime:
     toolbox: Toolbox
     chat: ChatService
     recommender: Swappable
+    limiter: Limiter
     answerer: Answerer | None = None
     presence: Presence = field(default_factory=InProcessPresence)  # agents online, on every worker
     background: list[asyncio.Task] = field(default_factory=list)  # cluster listener, job sweeper
@@ -72,6 +74,7 @@ class Runtime:
                 await result
         await self.presence.close()
         await self.bus.close()
+        await self.limiter.close()
         await self.engine.dispose()
 
 
@@ -102,7 +105,7 @@ def load_recommender(settings: Settings, profiles=None):
 
     embedder = get_embedder()
     model = Recommender.load(settings.recs_model_path, embed=embedder.encode, profiles=profiles,
-                             embed_query=embedder.encode_query)
+                             embed_query=embedder.encode_query, max_profiles=settings.recs_max_profiles)
     if profiles is None and settings.redis_url:
         model.profiles = RedisProfileStore(settings.redis_url, settings.redis_prefix, model.config.event_weights,
                                            model.config.profile_max_events, settings.profile_ttl_s)
@@ -190,7 +193,8 @@ async def build_runtime(settings: Settings) -> Runtime:
     presence = make_presence(settings.redis_url, settings.redis_prefix, settings.presence_ttl_s)
     runtime = Runtime(settings=settings, engine=engine, sessions=sessions, bus=bus, faq=faq,
                       products=products, intent_service=intent_service, toolbox=toolbox,
-                      chat=None, recommender=recommender, presence=presence)  # type: ignore[arg-type]
+                      chat=None, recommender=recommender, presence=presence,
+                      limiter=make_limiter(settings))  # type: ignore[arg-type]
     runtime.chat = ChatService(
         store=ConversationStore(sessions), bus=bus, graph=build_dialogue_graph(toolbox), catalog=catalog,
         sessions=sessions, recommender=recommender, max_chars=settings.max_message_chars, presence=presence,

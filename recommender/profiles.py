@@ -2,21 +2,25 @@
 
 `ProfileStore` keeps them in this process; `RedisProfileStore` keeps them in Redis, so every worker sees
 a click made on another one and the profiles survive a restart. Both have the same methods.
+`ProfileStore` is bounded: past `max_profiles` keys the least recently active profile is forgotten
+(anonymous sessions come and go; an attacker opening many of them must not grow memory without end); a
+forgotten customer's profile is rebuilt from the store at the next retraining. In Redis they expire.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import deque
+from collections import OrderedDict, deque
 
 
 class ProfileStore:
     """Keeps the most recent (item id, event strength) pairs per profile key; updated on every event."""
 
-    def __init__(self, event_weights: dict[str, float], max_events: int) -> None:
+    def __init__(self, event_weights: dict[str, float], max_events: int, max_profiles: int = 100_000) -> None:
         self._event_weights = dict(event_weights)
         self._max_events = max_events
-        self._events: dict[str, deque[tuple[int, float]]] = {}
+        self._max_profiles = max_profiles
+        self._events: OrderedDict[str, deque[tuple[int, float]]] = OrderedDict()
         self._lock = threading.Lock()
 
     def observe(self, profile_key: str, item_id: int, kind: str) -> None:
@@ -25,6 +29,9 @@ class ProfileStore:
         with self._lock:
             events = self._events.setdefault(profile_key, deque(maxlen=self._max_events))
             events.append((int(item_id), self._event_weights[kind]))
+            self._events.move_to_end(profile_key)
+            while len(self._events) > self._max_profiles:
+                self._events.popitem(last=False)
 
     def events(self, profile_key: str) -> list[tuple[int, float]]:
         with self._lock:

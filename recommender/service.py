@@ -52,14 +52,15 @@ class Recommender:
 
     def __init__(self, scorer: ItemScorer, titles: list[str], categories: list[str], config: RecommenderConfig,
                  embed: EmbedFunction | None = None, profiles: ProfileStore | None = None,
-                 catalogue_name: str = "the shop", embed_query: EmbedFunction | None = None) -> None:
+                 catalogue_name: str = "the shop", embed_query: EmbedFunction | None = None,
+                 max_profiles: int = 100_000) -> None:
         self.config = config
         self.catalogue_name = catalogue_name
         self._embed = embed  # item texts, in the space the catalogue's vectors were made in
         self._embed_query = embed_query or embed  # the shopper's chat text (may be a faster copy)
         self._state = CatalogueState(scorer, list(titles), list(categories))
         self._write_lock = threading.Lock()
-        self.profiles = profiles or ProfileStore(config.event_weights, config.profile_max_events)
+        self.profiles = profiles or ProfileStore(config.event_weights, config.profile_max_events, max_profiles)
 
     # construction ---------------------------------------------------------------------------------
 
@@ -107,7 +108,8 @@ class Recommender:
 
     @classmethod
     def load(cls, path: Path, embed: EmbedFunction | None, profiles: ProfileStore | None = None,
-             config: RecommenderConfig | None = None, embed_query: EmbedFunction | None = None) -> Recommender:
+             config: RecommenderConfig | None = None, embed_query: EmbedFunction | None = None,
+             max_profiles: int = 100_000) -> Recommender:
         with np.load(path, allow_pickle=False) as saved:
             arrays = {name: saved[name] for name in saved.files}
         meta = json.loads(str(arrays["meta"]))
@@ -122,7 +124,7 @@ class Recommender:
             popular_candidates=config.popular_candidates,
             lexical=_sparse_from(arrays, "lx", n) if meta.get("has_lexical") else None)
         return cls(scorer, arrays["titles"].tolist(), arrays["categories"].tolist(), config, embed, profiles,
-                   meta.get("catalogue_name", "the shop"), embed_query)
+                   meta.get("catalogue_name", "the shop"), embed_query, max_profiles)
 
     # real time ------------------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from assistant.config import Settings  # noqa: E402
+from assistant.config import RateLimit, Settings  # noqa: E402
 
 PG_BASE_URL = os.environ.get("SHOPASSIST_TEST_PG_URL", "postgresql+psycopg://127.0.0.1:5432/test")
 TEST_ITEM_LIMIT = 300
@@ -112,9 +112,17 @@ def _shop_state_key() -> str:
     return digest.hexdigest()[:16]
 
 
+# the shared test servers serve many tests from one address and a few sessions: limits out of their way
+# (tests/security starts servers with the real defaults or tight limits)
+ROOMY_LIMITS = {name: RateLimit(burst=100_000, per_minute=100_000) for name in (
+    "login_rate_per_address", "session_rate_per_address", "message_rate_per_session", "event_rate_per_session")}
+
+
 def shop_settings(state: Path, database_url: str | None = None, **overrides) -> Settings:
     return Settings(state_dir=state, database_url=database_url, demo_item_limit=TEST_ITEM_LIMIT,
-                    secret_key="test-secret-key-of-at-least-32-bytes!", **overrides)
+                    secret_key="test-secret-key-of-at-least-32-bytes!",
+                    **{**ROOMY_LIMITS, "login_free_failures": 1000, "login_free_failures_per_account": 1000,
+                       **overrides})
 
 
 def _database_url(backend: str, state: Path) -> str | None:
@@ -149,12 +157,12 @@ class LiveServer:
     def _build(self, port: int) -> None:
         import uvicorn
 
-        from assistant.app import create_app
+        from assistant.app import create_app, server_options
 
         self.port = port
         self.app = create_app(self.settings)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
-                                ws_max_size=1 << 20)
+                                **server_options(self.settings))
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 

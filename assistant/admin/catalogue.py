@@ -28,7 +28,7 @@ from assistant.store.models import Item, utcnow
 from retrieval.product_index import ProductDocument, ProductIndex
 
 log = logging.getLogger(__name__)
-EDITABLE = ("title", "description", "brand", "categories", "price", "stock")
+EDITABLE = ("title", "description", "brand", "categories", "price", "stock", "active")
 
 
 class ItemNotFound(LookupError):
@@ -48,6 +48,7 @@ class ItemPatch(BaseModel):
     categories: str | None = None
     price: float | None = Field(None, ge=0)
     stock: int | None = Field(None, ge=0)
+    active: bool | None = Field(None, description="false withdraws the item from sale (no new events)")
 
     def problems(self, settings: Settings) -> list[dict[str, str]]:
         return [{"field": name, "error": f"{name} is over {settings.item_text_max_chars} characters"}
@@ -65,6 +66,7 @@ class ItemInput(ItemPatch):
     brand: str = ""
     categories: str = ""
     stock: int = Field(0, ge=0)
+    active: bool = True
 
 
 def item_view(item: Item) -> dict[str, Any]:

@@ -6,12 +6,13 @@ and PostgreSQL (no JSON or date functions of either dialect).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
 import weakref
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -130,16 +131,24 @@ def _click_through(exposures, clicks) -> dict[str, Any]:
 
 @dataclass
 class StatsCache:
-    """Reuses computed figures for a few seconds (a Prometheus scrape must not rescan the store each time)."""
+    """Reuses computed figures for a few seconds (a Prometheus scrape must not rescan the store each time);
+    callers arriving while they are computed wait for that one computation instead of starting their own."""
 
     ttl_s: float
     value: dict[str, Any] | None = None
     computed_at: float = -math.inf
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def _fresh(self) -> bool:
+        return self.value is not None and time.monotonic() - self.computed_at <= self.ttl_s
 
     async def get(self, sessions: async_sessionmaker, window_hours: int, review_limit: int) -> dict[str, Any]:
-        if self.value is None or time.monotonic() - self.computed_at > self.ttl_s:
-            self.value = await dashboard_stats(sessions, window_hours, review_limit)
-            self.computed_at = time.monotonic()
+        if not self._fresh():
+            async with self.lock:
+                if not self._fresh():  # the caller before us may have computed them meanwhile
+                    self.value = await dashboard_stats(sessions, window_hours, review_limit)
+                    self.computed_at = time.monotonic()
+                    metrics.STATS_COMPUTATIONS.inc()
         return self.value
 
 

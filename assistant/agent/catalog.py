@@ -37,6 +37,11 @@ class Catalog:
         async with self._sessions() as db:
             return await db.get(Item, item_id) is not None
 
+    async def is_active(self, item_id: int) -> bool:
+        """The item exists and is on sale (behaviour events are taken only for these)."""
+        async with self._sessions() as db:
+            return bool(await db.scalar(select(Item.active).where(Item.id == item_id)))
+
     async def purchased_items(self, customer_id: str, n: int = 20) -> list[int]:
         """The customer's most recent purchases, oldest first (the recommender's history)."""
         async with self._sessions() as db:

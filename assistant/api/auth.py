@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assistant.api.deps import current_agent, get_db, get_runtime
+from assistant.api.deps import client_address, current_agent, get_db, get_runtime
+from assistant.limits import LoginThrottle
 from assistant.runtime import Runtime
 from assistant.security import AgentClaims, issue_agent_token, verify_password
 from assistant.store.models import Agent, RevokedToken
@@ -37,11 +38,16 @@ class Me(BaseModel):
 
 
 @router.post("/login", response_model=LoginResponse)
-async def login(body: LoginRequest, rt: Runtime = Depends(get_runtime),
+async def login(body: LoginRequest, request: Request, rt: Runtime = Depends(get_runtime),
                 db: AsyncSession = Depends(get_db)) -> LoginResponse:
-    agent = await db.scalar(select(Agent).where(Agent.email == body.email.strip().lower()))
+    email, address = body.email.strip().lower(), client_address(request)
+    throttle = LoginThrottle(rt.limiter, rt.settings)
+    await throttle.check(email, address)  # 429 with Retry-After before any password is looked at
+    agent = await db.scalar(select(Agent).where(Agent.email == email))
     if agent is None or not verify_password(agent.password_hash, body.password):
+        await throttle.failed(email, address)
         raise HTTPException(401, "wrong email or password")
+    await throttle.succeeded(email, address)
     token, claims = issue_agent_token(rt.settings.secret_key, agent.id, agent.role, agent.name,
                                       rt.settings.agent_token_ttl_s)
     return LoginResponse(token=token, agent_id=agent.id, name=agent.name, role=agent.role,

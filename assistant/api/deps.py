@@ -20,6 +20,11 @@ def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
+def client_address(request: Request) -> str:
+    """The caller's address, as the limits count it (uvicorn reads X-Forwarded-For from trusted proxies)."""
+    return request.client.host if request.client else "unknown"
+
+
 async def get_db(rt: Runtime = Depends(get_runtime)) -> AsyncIterator[AsyncSession]:
     async with rt.sessions() as db:
         yield db

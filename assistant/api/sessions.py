@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assistant.api.deps import get_db, get_runtime, shopper_session_id
+from assistant.api.deps import client_address, get_db, get_runtime, shopper_session_id
+from assistant.limits import enforce
 from assistant.privacy.erasure import ERASED_PREFIX
 from assistant.runtime import Runtime
 from assistant.security import issue_session_token
@@ -37,8 +38,10 @@ class DemoCustomer(BaseModel):
 
 
 @router.post("/sessions", response_model=SessionCreated)
-async def start_session(body: SessionRequest | None = None, rt: Runtime = Depends(get_runtime),
+async def start_session(request: Request, body: SessionRequest | None = None, rt: Runtime = Depends(get_runtime),
                         db: AsyncSession = Depends(get_db)) -> SessionCreated:
+    address = client_address(request)
+    await enforce(rt.limiter, "new sessions", f"sessions:{address}", rt.settings.session_rate_per_address)
     customer_id = body.customer_id if body else None
     name = None
     if customer_id:

@@ -12,6 +12,10 @@ from assistant.privacy.redaction import redact_secrets
 # the server (store, logs, bus, models, agents) ever holds them
 TypedText = Annotated[str, AfterValidator(lambda text: redact_secrets(text).text)]
 
+# ids and sequence numbers as the store holds them (32-bit columns): a larger number is a bad frame,
+# not an overflow in the database
+StoreInt = Annotated[int, Field(ge=0, le=2**31 - 1)]
+
 # ---------- client -> server ----------
 
 
@@ -23,13 +27,14 @@ class MessageFrame(BaseModel):
 
 class EventFrame(BaseModel):
     type: Literal["event"]
-    kind: Literal["view", "click", "add_to_cart", "purchase"]
-    item_id: int
+    # no "purchase": purchases come only from the order store, never from a client
+    kind: Literal["view", "click", "add_to_cart"]
+    item_id: StoreInt
 
 
 class ResumeFrame(BaseModel):
     type: Literal["resume"]
-    after_seq: int = Field(ge=0)
+    after_seq: StoreInt
 
 
 class TypingFrame(BaseModel):
@@ -55,7 +60,7 @@ class FeedbackFrame(BaseModel):
     """Thumbs up (helpful) or down on one bot reply, named by its seq; a second vote replaces the first."""
 
     type: Literal["feedback"]
-    seq: int = Field(ge=1)
+    seq: int = Field(ge=1, le=2**31 - 1)
     helpful: bool
 
 
@@ -97,7 +102,7 @@ class WatchFrame(BaseModel):
 
     type: Literal["watch", "resume"]
     session_id: str = Field(min_length=1, max_length=64)
-    after_seq: int = Field(default=0, ge=0)
+    after_seq: StoreInt = 0
 
 
 class UnwatchFrame(BaseModel):
@@ -179,6 +184,14 @@ class ErrorFrame(BaseModel):
     type: Literal["error"] = "error"
     code: str
     detail: str
+
+
+class RateLimitedFrame(ErrorFrame):
+    """A refused frame that was not stored nor acknowledged: send it again after `retry_after_ms`."""
+
+    code: Literal["rate_limited"] = "rate_limited"
+    retry_after_ms: int
+    client_msg_id: str | None = None  # the refused message's, so a client resends exactly that one
 
 
 class StatusFrame(BaseModel):

@@ -236,8 +236,8 @@ class ChatService:
 
     # ---- behaviour events ----
     async def record_event(self, chat: ChatSession, kind: str, item_id: int) -> dict[str, Any]:
-        if not await self.catalog.exists(item_id):
-            raise FrameRefused("unknown_item", f"no item with id {item_id}")
+        if not await self.catalog.is_active(item_id):
+            raise FrameRefused("unknown_item", f"no item on sale with id {item_id}")
         if not chat.activity_consent:  # the shopper said no: nothing is stored or learnt
             return {"type": "event_ack", "kind": kind, "item_id": item_id, "recorded": False}
         async with self._sessions() as db:

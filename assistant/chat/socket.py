@@ -10,12 +10,12 @@ from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.exc import DBAPIError
 from starlette.websockets import WebSocketState
 
 from assistant import metrics
 from assistant.chat.bus import session_channel
+from assistant.chat.frames import receive_frame
 from assistant.chat.protocol import (
     ErrorFrame,
     EventFrame,
@@ -23,13 +23,14 @@ from assistant.chat.protocol import (
     HandoffRequestFrame,
     LeaveMessageFrame,
     MessageFrame,
+    RateLimitedFrame,
     RatingFrame,
     ResumeFrame,
     TypingFrame,
     TypingNotice,
-    client_frame_adapter,
 )
 from assistant.chat.service import ChatService, FrameRefused
+from assistant.limits import RateLimited, enforce
 from assistant.security import TokenError, read_session_token
 from assistant.store.models import SessionState
 
@@ -67,21 +68,6 @@ async def running(coro) -> AsyncIterator[None]:
             await task
 
 
-def parse_client_frame(raw: str, max_bytes: int, adapter: TypeAdapter = client_frame_adapter):
-    if len(raw.encode()) > max_bytes:
-        raise FrameRefused("frame_too_large", f"frames are limited to {max_bytes} bytes")
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as e:
-        raise FrameRefused("bad_json", f"not JSON: {e.msg}") from e
-    try:
-        return adapter.validate_python(data)
-    except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "frame"
-        raise FrameRefused("bad_frame", f"{where}: {first['msg']}") from e
-
-
 @router.websocket("/ws/chat")
 async def chat_socket(ws: WebSocket, session_id: str = "", token: str = "") -> None:
     rt = ws.app.state.runtime
@@ -108,7 +94,7 @@ async def chat_socket(ws: WebSocket, session_id: str = "", token: str = "") -> N
             return
         await stack.enter_async_context(running(_forward(frames, sender, ws)))
         with suppress(WebSocketDisconnect):
-            await _read_frames(ws, sender, rt.chat, session_id, rt.settings.max_frame_bytes)
+            await _read_frames(ws, sender, rt, session_id)
 
 
 async def subscribe_or_close(stack: AsyncExitStack, ws: WebSocket, bus, channel: str):
@@ -140,14 +126,17 @@ async def _forward(frames, sender: FrameSender, ws: WebSocket) -> None:
         await close_for_reconnect(ws, "message bus failed")
 
 
-async def _read_frames(ws: WebSocket, sender: FrameSender, chat_service: ChatService, session_id: str,
-                       max_bytes: int) -> None:
+async def _read_frames(ws: WebSocket, sender: FrameSender, rt, session_id: str) -> None:
     while ws.application_state == WebSocketState.CONNECTED:  # not once the server closed it
-        raw = await ws.receive_text()
         frame = None
         try:
-            frame = parse_client_frame(raw, max_bytes)
-            await _handle_once_more_on_lost_store(frame, sender, chat_service, session_id)
+            frame = await receive_frame(ws, rt.settings.max_frame_bytes)
+            await _check_rate(rt, session_id, frame)
+            await _handle_once_more_on_lost_store(frame, sender, rt.chat, session_id)
+        except RateLimited as limited:  # neither stored nor acked: the widget sends it again later
+            metrics.RATE_LIMITED.labels(limited.what).inc()
+            await sender.send(RateLimitedFrame(detail=str(limited), retry_after_ms=limited.retry_after_ms,
+                                               client_msg_id=getattr(frame, "client_msg_id", None)))
         except FrameRefused as refused:
             metrics.BAD_FRAMES.labels(refused.frame.code).inc()
             await sender.send(refused.frame)
@@ -160,6 +149,16 @@ async def _read_frames(ws: WebSocket, sender: FrameSender, chat_service: ChatSer
                 return
             await sender.send(ErrorFrame(code="internal", detail="the server failed on this frame; "
                                          "nothing already stored was lost"))
+
+
+async def _check_rate(rt, session_id: str, frame) -> None:
+    """Messages, and behaviour events and feedback, spend a token of the session's buckets (RateLimited
+    when empty)."""
+    match frame:
+        case MessageFrame() | LeaveMessageFrame():
+            await enforce(rt.limiter, "messages", f"messages:{session_id}", rt.settings.message_rate_per_session)
+        case EventFrame() | FeedbackFrame() | RatingFrame():
+            await enforce(rt.limiter, "events", f"events:{session_id}", rt.settings.event_rate_per_session)
 
 
 async def _handle_once_more_on_lost_store(frame, sender: FrameSender, chat_service: ChatService,

@@ -18,6 +18,7 @@ from starlette.websockets import WebSocketState
 from assistant import metrics
 from assistant.api.deps import agent_from_token, check_agent_role
 from assistant.chat.bus import AGENTS_CHANNEL, session_channel
+from assistant.chat.frames import receive_frame
 from assistant.chat.protocol import (
     AgentMessageFrame,
     AgentTypingFrame,
@@ -31,7 +32,6 @@ from assistant.chat.socket import (
     CLOSE_UNAUTHORIZED,
     FrameSender,
     close_for_reconnect,
-    parse_client_frame,
     running,
     subscribe_or_close,
 )
@@ -158,9 +158,8 @@ async def _read_frames(ws: WebSocket, sender: FrameSender, desk: AgentDesk, agen
                        watcher: SessionWatcher) -> None:
     max_bytes = desk.rt.settings.max_frame_bytes
     while ws.application_state == WebSocketState.CONNECTED:  # not once the server closed it
-        raw = await ws.receive_text()
         try:
-            await _handle(parse_client_frame(raw, max_bytes, agent_frame_adapter), sender, desk, agent, watcher)
+            await _handle(await receive_frame(ws, max_bytes, agent_frame_adapter), sender, desk, agent, watcher)
         except FrameRefused as refused:
             metrics.BAD_FRAMES.labels(refused.frame.code).inc()
             await sender.send(refused.frame)

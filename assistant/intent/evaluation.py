@@ -54,6 +54,9 @@ def reply_to_prediction(reply: dict) -> tuple[str, bool]:
 
 async def _open_session(client, base_url: str) -> tuple[str, str]:
     response = await client.post(f"{base_url}/api/sessions", json={})
+    while response.status_code == 429:  # the server's sessions-per-address limit: wait as it says
+        await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
+        response = await client.post(f"{base_url}/api/sessions", json={})
     response.raise_for_status()
     body = response.json()
     return body["session_id"], body["token"]

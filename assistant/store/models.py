@@ -84,6 +84,8 @@ class Item(Base):
     categories: Mapped[str] = mapped_column(Text, default="")
     price: Mapped[float] = mapped_column(Float)
     stock: Mapped[int] = mapped_column(Integer, default=0)
+    # withdrawn from sale: kept for the orders that name it, refused in new behaviour events
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -470,6 +470,21 @@
     }
   }
 
+  /** A message refused as rate_limited was neither stored nor acked: send it again once the server allows. */
+  function resendLater(clientMsgId, delayMs) {
+    const p = state.pending.find((m) => m.client_msg_id === clientMsgId);
+    if (!p) return;
+    p.sent = false;
+    const node = findBy('clientMsgId', clientMsgId);
+    const meta = node && node.querySelector('.sa-meta');
+    if (meta) meta.textContent = 'Sending in a moment…';
+    setTimeout(() => {
+      if (p.sent || !state.pending.includes(p)) return; // resent on a reconnect meanwhile, or acked
+      if (sendFrame({ type: 'message', text: p.text, client_msg_id: p.client_msg_id })) p.sent = true;
+      if (meta) meta.textContent = state.connected ? 'Sending…' : 'Waiting for connection…';
+    }, Math.min(Math.max(delayMs, 50), 60000));
+  }
+
   function pendingNode(p) {
     const node = messageNode({ author: 'shopper', text: p.text, client_msg_id: p.client_msg_id });
     node.classList.add('sa-pending');
@@ -748,6 +763,10 @@
         if (frame.author !== 'shopper') setTyping(Boolean(frame.active), frame.author);
         break;
       case 'error':
+        if (frame.code === 'rate_limited') {
+          resendLater(frame.client_msg_id, Number(frame.retry_after_ms) || 1000);
+          break;
+        }
         if (MESSAGE_ERRORS.has(frame.code)) failOldestInFlight(ERROR_TEXT[frame.code] || frame.code);
         showToast(ERROR_TEXT[frame.code] || String(frame.detail || 'Something went wrong.'));
         setTyping(false);
