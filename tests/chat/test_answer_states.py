@@ -58,10 +58,10 @@ async def store(live_server):
 
 async def test_a_retry_of_a_message_left_unanswered_gets_it_answered_once(live_server, store):
     session = await start_session(live_server.url)
+    chat = await ChatClient.open(live_server.ws_url, session)  # open first: the sweep may answer before the retry
     # what a worker killed between its ack and its answer leaves behind
     left = await store.append(session["session_id"], Author.SHOPPER, "where is my order?",
                               client_msg_id="lost-1", answer_state=AnswerState.PENDING)
-    chat = await ChatClient.open(live_server.ws_url, session)
     await chat.send({"type": "message", "text": "where is my order?", "client_msg_id": "lost-1"})
     ack = await chat.recv_type("ack")
     reply = await chat.recv_type("reply")
