@@ -126,6 +126,33 @@ def eval_dialogues(
             typer.echo(line)
 
 
+@app.command("eval-answers")
+def eval_answers(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSON lines with text and intent"),
+    through_server: str | None = typer.Option(None, help="base URL of a running chat server (http://host:port); "
+                                              "default: the dialogue graph in this process"),
+) -> None:
+    """Each row in a fresh session: is the answer from an entry or route made for its intent? LAST line: JSON."""
+    from assistant.agent.answer_evaluation import run_answer_evaluation
+    from assistant.config import get_settings
+
+    for line in run_answer_evaluation(get_settings(), file, through_server):
+        typer.echo(line)
+
+
+@app.command("fit-answer-margin")
+def fit_answer_margin(
+    per_intent: int = typer.Option(40, help="Bitext training rows with variation flags per intent"),
+    seed: int = typer.Option(13, help="sampling seed"),
+) -> None:
+    """Measure how much closer an FAQ entry for another intent must be to win over the confident reading's."""
+    from assistant.agent.margin_fitting import run_margin_fitting
+    from assistant.config import get_settings
+
+    for line in run_margin_fitting(get_settings(), per_intent, seed):
+        typer.echo(line)
+
+
 @app.command("train-recs")
 def train_recs(
     dataset: Path | None = typer.Option(None, help="train on a data-set folder instead of the SQL store"),

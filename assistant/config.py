@@ -87,8 +87,11 @@ class Settings(BaseSettings):
     # retrieval and recommendations
     query_encoder: Literal["int8", "fp32"] = Field(
         default="int8", description="MiniLM copy that embeds each shopper message for search (int8 ONNX: ~4x faster)")
-    faq_top_k: int = 3
-    faq_min_score: float = 0.35
+    faq_min_score: float = Field(default=0.35, description="an entry for another intent answers only this close")
+    faq_candidate_pool: int = Field(default=30, description="FAQ entries searched per question")
+    # measured by `shopassist fit-answer-margin` (BENCHMARKS.md, "Answers"): how much closer an entry
+    # written for another intent must be than the best entry for the confident reading to answer instead
+    faq_other_intent_margin: float = Field(default=0.3, ge=0.0)
     product_top_k: int = 4
     recs_k: int = 4
     recs_diversity: float = 0.2

@@ -4,7 +4,7 @@ context, route, compose the answer.
     classify -> {faq | track_order | choose_order | cancel_order | change_address | change_item
                  | start_return | track_refund | payment_issue | confirm | products | item_detail
                  | refine_products | recommend | smalltalk | complaint | out_of_scope | handoff}
-             -> second_intent -> polish -> END
+             -> second_intent -> offer_person -> polish -> END
 
 Nodes are async functions of the state; blocking work (Chroma, the recommender) runs in threads.
 Order nodes live in order_nodes.py, product nodes in product_nodes.py; the follow-up table in
@@ -19,18 +19,19 @@ from typing import Any
 from langgraph.graph import END, StateGraph
 
 from assistant.agent import replies
+from assistant.agent.answer_selection import choose_entry
 from assistant.agent.dialogue import DialogueContext
 from assistant.agent.followups import ordinal_in, resolve_followup
 from assistant.agent.order_nodes import OrderDialogue
 from assistant.agent.order_tools import order_number_in
+from assistant.agent.person_request import OFFER_PERSON, PERSON_OPTION, asks_for_person, task_in
 from assistant.agent.product_nodes import ProductDialogue
-from assistant.agent.routing import ROUTES, route_for
+from assistant.agent.routing import HUMAN, ROUTES, route_for
 from assistant.agent.state import DialogueState
 from assistant.agent.toolbox import Toolbox
 from assistant.intent.frustration import policy_from_settings
 from recommender.ab import DEFAULT_VARIANTS
-
-SECOND_REQUEST_FAQ_POOL = 10  # entries searched for one written for the second question
+from retrieval.faq_index import FaqHit
 
 
 def _as_dict(reading: Any) -> dict[str, Any]:
@@ -68,16 +69,24 @@ class DialogueNodes(OrderDialogue, ProductDialogue):
     # ---- classify and route ----
     async def classify(self, state: DialogueState) -> DialogueState:
         reading = _as_dict(await self.t.intents.classify(state["text"]))
+        pending = state.get("pending")
+        offered = bool(pending) and pending.get("action") == OFFER_PERSON
         route, followup = choose_route(state["text"], reading, state.get("dialogue"),
-                                       bool(state.get("customer_id")), state.get("pending"))
+                                       bool(state.get("customer_id")), None if offered else pending)
+        # asked again after the bot offered a person (or "yes" to it): the shopper insists
+        insists = offered and (reading["intent"] == HUMAN or asks_for_person(state["text"])
+                               or replies.yes_or_no(state["text"]) is True)
+        if insists:
+            route = "handoff"
         policy = policy_from_settings(self.t.settings)
         mood = policy.read_mood(state["text"], reading)
         handover = policy.hands_over(mood, state.get("frustration", 0))
         if handover:
             route = "handoff"  # strong or repeated frustration: a person, at once
         return {"reading": reading, "route": route, "followup": followup,
-                "mood": {**mood.model_dump(), "handover": handover}, "faq_ids": [], "items": [],
-                "handoff": False, "handoff_reason": None, "next_pending": None, "options": [], "order": None}
+                "mood": {**mood.model_dump(), "handover": handover}, "faq_ids": [], "faq_intents": [], "items": [],
+                "handoff": False, "handoff_reason": None, "next_pending": None, "options": [], "order": None,
+                "person_insisted": insists}
 
     @staticmethod
     def pick_route(state: DialogueState) -> str:
@@ -85,19 +94,21 @@ class DialogueNodes(OrderDialogue, ProductDialogue):
 
     # ---- answers ----
     async def faq(self, state: DialogueState) -> DialogueState:
-        intent = state["reading"]["intent"]
-        hits = await asyncio.to_thread(self.t.faq.search, state["text"], self.t.settings.faq_top_k, intent)
-        best = [h for h in hits if h.score >= self.t.settings.faq_min_score or intent in h.intents]
-        if not best:
+        """A confidently read FAQ question: the best entry written for its intent (answer_selection.py)."""
+        settings = self.t.settings
+        hits = await asyncio.to_thread(self.t.faq.search, state["text"], settings.faq_candidate_pool)
+        best = choose_entry(hits, state["reading"]["intent"], settings.faq_other_intent_margin,
+                            settings.faq_min_score)
+        if best is None:
             return {"reply": replies.NO_FAQ, "handoff": True, "handoff_reason": "no_answer"}
-        return {"reply": best[0].answer, "faq_ids": [best[0].faq_id]}
+        return _answered_from(best)
 
     async def _faq_written_for(self, text: str, intent: str) -> DialogueState:
         """The closest entry written for `intent` (a second question: the whole message is closer to the
         first question's entry, which the first answer already gave)."""
-        hits = await asyncio.to_thread(self.t.faq.search, text, SECOND_REQUEST_FAQ_POOL, intent)
+        hits = await asyncio.to_thread(self.t.faq.search, text, self.t.settings.faq_candidate_pool)
         tagged = [h for h in hits if intent in h.intents]
-        return {"reply": tagged[0].answer, "faq_ids": [tagged[0].faq_id]} if tagged else {"handoff": True}
+        return _answered_from(tagged[0]) if tagged else {"handoff": True}
 
     async def confirm(self, state: DialogueState) -> DialogueState:
         """The answer to the question the bot asked last turn (which order, a new address, yes or no)."""
@@ -168,13 +179,39 @@ class DialogueNodes(OrderDialogue, ProductDialogue):
     async def handoff(self, state: DialogueState) -> DialogueState:
         if (state.get("mood") or {}).get("handover"):
             return {"reply": replies.HANDOFF_FRUSTRATED, "handoff": True, "handoff_reason": "frustration"}
-        explicit = state["reading"]["intent"] == "contact_human_agent"
+        explicit = state["reading"]["intent"] == HUMAN
+        if explicit and not state.get("person_insisted"):
+            answered = await self._task_asked_of_a_person(state)
+            if answered is not None:
+                return answered
         if explicit and not self.t.settings.handoff_on_request:
             return await self.faq(state)
         if not explicit and not self.t.settings.handoff_on_low_confidence:
             return await self.out_of_scope(state)
         return {"reply": replies.HANDOFF, "handoff": True,
                 "handoff_reason": "requested" if explicit else "low_confidence"}
+
+    async def _task_asked_of_a_person(self, state: DialogueState) -> DialogueState | None:
+        """"Ask an agent to send my invoice": the invoice answer, a person offered with one button (None when
+        the message asks for a person and nothing else, or its task cannot be answered here)."""
+        task = task_in(state["text"])
+        if task is None:
+            return None
+        reading = _as_dict(await self.t.intents.classify(task))
+        route = route_for(reading["intent"], fallback=reading.get("fallback", False), pending=None)
+        if route in ("handoff", "out_of_scope", "smalltalk"):
+            return None
+        answered = await getattr(self, route)({**state, "text": task, "route": route, "reading": reading})
+        if answered.get("handoff"):
+            return None
+        return {**answered, "route": route, "reading": {**state["reading"], "task_intent": reading["intent"]},
+                **_offer_person(answered)}
+
+    async def offer_person(self, state: DialogueState) -> DialogueState:
+        """A message answered by the bot that also asks for a person gets the one-button offer."""
+        if state.get("handoff") or state.get("options") or not asks_for_person(state["text"]):
+            return {}
+        return _offer_person(state)
 
     async def second_intent(self, state: DialogueState) -> DialogueState:
         """A coordinated message ("refund me, and where is my parcel") gets both answers."""
@@ -193,7 +230,8 @@ class DialogueNodes(OrderDialogue, ProductDialogue):
         if extra.get("handoff") or extra.get("next_pending") or repeated:
             return {}
         return {"reply": f"{state['reply']}\n\n{extra['reply']}",
-                "faq_ids": state.get("faq_ids", []) + extra.get("faq_ids", [])}
+                "faq_ids": state.get("faq_ids", []) + extra.get("faq_ids", []),
+                "faq_intents": state.get("faq_intents", []) + extra.get("faq_intents", [])}
 
     async def polish(self, state: DialogueState) -> DialogueState:
         """With an LLM configured, rewrite the composed answer (facts stay those retrieved)."""
@@ -205,6 +243,17 @@ class DialogueNodes(OrderDialogue, ProductDialogue):
         return {"reply": str(out.content).strip() or state["reply"]}
 
 
+def _offer_person(answer: DialogueState) -> DialogueState:
+    """The person button and its sentence under an answer; a question the answer asked keeps its place."""
+    offer = {"reply": f"{answer['reply']}\n\n{replies.PERSON_OFFER}",
+             "options": [*(answer.get("options") or []), PERSON_OPTION]}
+    return offer if answer.get("next_pending") else {**offer, "next_pending": {"action": OFFER_PERSON}}
+
+
+def _answered_from(entry: FaqHit) -> DialogueState:
+    return {"reply": entry.answer, "faq_ids": [entry.faq_id], "faq_intents": [list(entry.intents)]}
+
+
 def build_dialogue_graph(tools: Toolbox):
     nodes = DialogueNodes(tools)
     g = StateGraph(DialogueState)
@@ -213,9 +262,11 @@ def build_dialogue_graph(tools: Toolbox):
         g.add_node(route, getattr(nodes, route))
         g.add_edge(route, "second_intent")
     g.add_node("second_intent", nodes.second_intent)
+    g.add_node("offer_person", nodes.offer_person)
     g.add_node("polish", nodes.polish)
     g.set_entry_point("classify")
     g.add_conditional_edges("classify", nodes.pick_route, {r: r for r in ROUTES})
-    g.add_edge("second_intent", "polish")
+    g.add_edge("second_intent", "offer_person")
+    g.add_edge("offer_person", "polish")
     g.add_edge("polish", END)
     return g.compile()

@@ -32,6 +32,7 @@ RECOMMENDED = "You might like these:"
 OUT_OF_SCOPE = ("I'm the shop's assistant, so I can help with orders, delivery, returns, payments, "
                 "your account and our products. Could you rephrase your question?")
 NO_FAQ = "I'm not sure I have the answer to that. Let me bring in a person who can help."
+PERSON_OFFER = "If you'd still like a person from our team to look at this, press the button or ask me again."
 HANDOFF = "I'm handing this conversation to a person from our team."
 HANDOFF_FRUSTRATED = ("I'm sorry for the trouble. I'm handing your conversation to a person from our team "
                       "right away; you are at the front of the queue.")

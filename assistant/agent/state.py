@@ -22,10 +22,13 @@ class DialogueState(TypedDict, total=False):
     route: str
     mood: dict[str, Any]  # the frustration signal: {score, label, handover}
     followup: str | None  # the follow-up row (followups.py) that chose the route, if any
+    person_insisted: bool  # a second ask for a person after the bot offered one: hand over at once
     # output
     reply: str
     faq_ids: list[int]
+    faq_intents: list[list[str]]  # the intents each answering FAQ entry is written for
     items: list[dict[str, Any]]
+    options: list[dict[str, str]]  # quick replies the widget shows as buttons: {"label", "value"}
     handoff: bool
     handoff_reason: str | None
     next_pending: dict[str, Any] | None

@@ -167,7 +167,7 @@ class ChatService:
             "options": state.get("options") or [], "order": state.get("order"),
             "reading": {**reading, "route": state["route"], "followup": state.get("followup"),
                         "mood": state.get("mood"),
-                        "faq_ids": state.get("faq_ids", []),
+                        "faq_ids": state.get("faq_ids", []), "faq_intents": state.get("faq_intents", []),
                         "items": [i["item_id"] for i in state.get("items", [])]},
         }
         missed = state["route"] == "out_of_scope" or bool(reading.get("fallback"))

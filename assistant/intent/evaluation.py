@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -85,32 +86,50 @@ async def _ask_once(client, base_url: str, text: str, timeout_s: float) -> dict:
                     return {"intent": None, "handoff": True, "error": frame}
 
 
-async def _classify_through_server(base_url: str, texts: Sequence[str], concurrency: int, timeout_s: float,
-                                   progress: bool) -> Predictions:
+@dataclass
+class TimedReply:
+    """The bot's reply frame to one message (None when none came) and the milliseconds it took."""
+
+    frame: dict | None
+    ms: float
+
+
+async def _ask_each(base_url: str, texts: Sequence[str], concurrency: int, timeout_s: float,
+                    progress: bool) -> list[TimedReply]:
     import httpx
 
-    results: list[tuple[str, bool] | None] = [None] * len(texts)
+    results: list[TimedReply | None] = [None] * len(texts)
     bar = tqdm(total=len(texts), desc="through server", disable=not progress)
     next_index = iter(range(len(texts)))
 
     async def worker(client) -> None:
         for i in next_index:
+            started = time.perf_counter()
             try:
-                results[i] = reply_to_prediction(await _ask_once(client, base_url, texts[i], timeout_s))
-            except (OSError, TimeoutError, httpx.HTTPError, Exception) as exc:  # noqa: BLE001 - a lost row is a fallback
+                frame = await _ask_once(client, base_url, texts[i], timeout_s)
+            except (OSError, TimeoutError, httpx.HTTPError, Exception) as exc:  # noqa: BLE001 - a lost row is scored
                 tqdm.write(f"row {i}: no reply ({exc!r})")
-                results[i] = (OUT_OF_SCOPE, True)
+                frame = None
+            results[i] = TimedReply(frame, (time.perf_counter() - started) * 1000.0)
             bar.update(1)
 
     async with httpx.AsyncClient(timeout=timeout_s) as client:
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
     bar.close()
-    return Predictions([r[0] for r in results], [r[1] for r in results])
+    return results  # type: ignore[return-value]
+
+
+def ask_each_in_fresh_session(base_url: str, texts: Sequence[str], concurrency: int, timeout_s: float,
+                              progress: bool = True) -> list[TimedReply]:
+    """Each text sent in its own new session of a running chat server, `concurrency` at a time."""
+    return asyncio.run(_ask_each(base_url.rstrip("/"), texts, concurrency, timeout_s, progress))
 
 
 def classify_through_server(base_url: str, texts: Sequence[str], concurrency: int, timeout_s: float,
                             progress: bool = True) -> Predictions:
-    return asyncio.run(_classify_through_server(base_url.rstrip("/"), texts, concurrency, timeout_s, progress))
+    replies = ask_each_in_fresh_session(base_url, texts, concurrency, timeout_s, progress)
+    readings = [reply_to_prediction(r.frame) if r.frame else (OUT_OF_SCOPE, True) for r in replies]
+    return Predictions([r[0] for r in readings], [r[1] for r in readings])
 
 
 def save_confusion_matrix(gold: Sequence[str], predicted: Sequence[str], path: Path) -> Path:
