@@ -153,6 +153,23 @@ def fit_answer_margin(
         typer.echo(line)
 
 
+@app.command("fit-oos-distance")
+def fit_oos_distance(
+    k: int = typer.Option(10, help="in-scope neighbours averaged"),
+    max_flagged: float = typer.Option(0.01, help="share of unseen in-scope rows the threshold may flag"),
+    per_intent: int = typer.Option(40, help="unseen Bitext rows with variation flags per intent"),
+    seed: int = typer.Option(13, help="sampling seed"),
+    probe: list[Path] = typer.Option([], help="labelled JSONL files to report on too (never fitted on)"),
+    save: bool = typer.Option(True, help="write the threshold into the model card (the server reads it)"),
+) -> None:
+    """Calibrate the out-of-scope distance on in-scope rows only; print recall on several off-topic sets."""
+    from assistant.config import get_settings
+    from assistant.intent.oos_fitting import run_oos_fitting
+
+    for line in run_oos_fitting(get_settings(), k, max_flagged, per_intent, seed, probe, save):
+        typer.echo(line)
+
+
 @app.command("train-recs")
 def train_recs(
     dataset: Path | None = typer.Option(None, help="train on a data-set folder instead of the SQL store"),

