@@ -160,7 +160,8 @@ def fit_oos_distance(
     per_intent: int = typer.Option(40, help="unseen Bitext rows with variation flags per intent"),
     seed: int = typer.Option(13, help="sampling seed"),
     probe: list[Path] = typer.Option([], help="labelled JSONL files to report on too (never fitted on)"),
-    save: bool = typer.Option(True, help="write the threshold into the model card (the server reads it)"),
+    save: bool = typer.Option(False, help="write the threshold into the model card: the server then reads far "
+                              "messages as off-topic (off by default: check the in-scope fallback printed first)"),
 ) -> None:
     """Calibrate the out-of-scope distance on in-scope rows only; print recall on several off-topic sets."""
     from assistant.config import get_settings

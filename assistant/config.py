@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     faq_candidate_pool: int = Field(default=30, description="FAQ entries searched per question")
     # measured by `shopassist fit-answer-margin` (BENCHMARKS.md, "Answers"): how much closer an entry
     # written for another intent must be than the best entry for the confident reading to answer instead
-    faq_other_intent_margin: float = Field(default=0.3, ge=0.0)
+    faq_other_intent_margin: float = Field(default=0.66, ge=0.0)
     product_top_k: int = 4
     recs_k: int = 4
     recs_diversity: float = 0.2

@@ -2,8 +2,10 @@
 
 A row is right when the reply comes from an FAQ entry tagged with the row's intent, or from the graph route
 that owns the intent (order tools, product search, small talk, out of scope); a request for a person is
-right when it is handed over. The reply frame's `reading` carries the route, the FAQ entries used and
-their tags, so a running server can be judged from outside.
+right when it is handed over, or when the task it names is answered with a person offered (one button,
+docs/protocol.md "Asking for a person"). A handoff is needless when no person was asked for and the
+intent's own route does not hand over by design (a payment problem does). The reply frame's `reading`
+carries the route, the FAQ entries used and their tags, so a running server can be judged from outside.
 """
 
 from __future__ import annotations
@@ -14,15 +16,17 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
-from assistant.agent.routing import COMPLAINT, HUMAN, route_for
+from assistant.agent.person_request import PERSON_OPTION
+from assistant.agent.routing import HUMAN, route_for
 from assistant.intent.evaluation import TimedReply, ask_each_in_fresh_session, read_labelled_rows
 
-FAQ_ROUTES = ("faq", "complaint")
+HANDING_ROUTES = ("complaint", "payment_issue")  # routes that hand over by design (a repeated complaint, a payment)
 
 
 @dataclass(frozen=True)
@@ -33,24 +37,32 @@ class Verdict:
     handoff: bool
     wrong_entry: bool  # answered from FAQ entries none of which is written for the row's intent
     route: str
+    needless_handoff: bool = False  # handed over though no person was asked for and no route hands over by design
 
 
 def judge(gold: str, frame: dict | None) -> Verdict:
     """The verdict on a reply frame (None: no reply came) for a message whose true intent is `gold`."""
     if frame is None:
         return Verdict(right=False, handoff=False, wrong_entry=False, route="no_reply")
+    verdict = _verdict(gold, frame)
+    owner = route_for(gold, fallback=False, pending=None)
+    by_design = verdict.route == owner and owner in HANDING_ROUTES
+    return replace(verdict, needless_handoff=verdict.handoff and gold != HUMAN and not by_design)
+
+
+def _verdict(gold: str, frame: dict) -> Verdict:
     reading = frame.get("reading") or {}
     route = str(reading.get("route") or "unknown")
     handoff = bool(frame.get("handoff"))
     answer_intents = {i for tags in reading.get("faq_intents") or [] for i in tags}
     wrong_entry = bool(frame.get("faq_ids") or reading.get("faq_ids")) and gold not in answer_intents
-    if gold == HUMAN:
-        return Verdict(handoff, handoff, wrong_entry, route)
-    owner = route_for(gold, fallback=False, pending=None)
-    if owner in FAQ_ROUTES:
-        right = gold in answer_intents or (gold == COMPLAINT and route == owner and handoff)
-    else:
-        right = route == owner and not handoff
+    if gold == HUMAN:  # handed over, or the task named was answered with a person offered (one button)
+        offered = any(o.get("value") == PERSON_OPTION["value"] for o in frame.get("options") or [])
+        return Verdict(handoff or offered, handoff, wrong_entry, route)
+    if answer_intents or wrong_entry:  # answered from the FAQ, whichever route looked it up
+        right = gold in answer_intents
+    else:  # answered by a tool, a search, small talk or the out-of-scope reply: the owning route must
+        right = route == route_for(gold, fallback=False, pending=None) and (not handoff or route in HANDING_ROUTES)
     return Verdict(right, handoff, wrong_entry, route)
 
 
@@ -60,8 +72,8 @@ def summarise(gold: Sequence[str], verdicts: Sequence[Verdict], latencies_ms: Se
     return {
         "n": n,
         "right": _share(sum(v.right for v in verdicts), n),
-        "needless_handoff": _share(sum(v.handoff for g, v in zip(gold, verdicts, strict=True) if g != HUMAN), n),
-        "explicit_handoff_honoured": _share(sum(v.handoff for v in asked_for_person), len(asked_for_person)),
+        "needless_handoff": _share(sum(v.needless_handoff for v in verdicts), n),
+        "explicit_handoff_honoured": _share(sum(v.right for v in asked_for_person), len(asked_for_person)),
         "wrong_entry": _share(sum(v.wrong_entry for v in verdicts), n),
         "p50_ms": round(float(np.median(latencies_ms)), 2) if len(latencies_ms) else None,
     }
@@ -85,6 +97,7 @@ def _share(count: int, total: int) -> float | None:
 def reply_frame_of(state: dict) -> dict:
     """The parts of the server's reply frame that `judge` reads, from a dialogue graph's final state."""
     return {"handoff": bool(state.get("handoff")), "faq_ids": state.get("faq_ids", []),
+            "options": state.get("options") or [],
             "reading": {**state["reading"], "route": state["route"], "faq_ids": state.get("faq_ids", []),
                         "faq_intents": state.get("faq_intents", [])}}
 
@@ -96,11 +109,12 @@ async def _ask_in_process(settings, texts: Sequence[str]) -> list[TimedReply]:
     runtime = await build_runtime(settings)
     try:
         replies = []
-        for text in texts:
+        for text in tqdm(texts, desc="in process"):
             started = time.perf_counter()
             state = await runtime.chat.graph.ainvoke({"session_id": uuid.uuid4().hex, "customer_id": None,
                                                       "text": text, "pending": None, "fallback_streak": 0,
-                                                      "variant": "A", "complaints": 0})
+                                                      "variant": "A", "complaints": 0, "dialogue": None,
+                                                      "frustration": 0})
             replies.append(TimedReply(reply_frame_of(state), (time.perf_counter() - started) * 1000.0))
         return replies
     finally:

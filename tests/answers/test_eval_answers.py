@@ -7,6 +7,7 @@ import json
 from typer.testing import CliRunner
 
 from assistant.agent.answer_evaluation import judge
+from assistant.agent.person_request import PERSON_OPTION
 from assistant.cli import app
 from assistant.config import get_settings
 
@@ -30,12 +31,16 @@ def test_a_reply_is_right_from_an_entry_for_the_intent_or_the_route_that_owns_it
     wrong = judge("get_refund", frame("faq", faq_intents=[["check_refund_policy"]]))
     assert not wrong.right and wrong.wrong_entry
     assert judge("track_order", frame("track_order")).right
-    assert not judge("track_order", frame("faq", faq_intents=[["track_order"]])).right  # the order tool owns it
+    assert not judge("track_order", frame("smalltalk")).right
     assert judge("out_of_scope", frame("out_of_scope")).right
     needless = judge("get_invoice", frame("handoff", handoff=True))
-    assert needless.handoff and not needless.right
+    assert needless.needless_handoff and not needless.right
+    by_design = judge("payment_issue", frame("payment_issue", handoff=True))  # a payment problem goes to a person
+    assert by_design.right and not by_design.needless_handoff
     assert judge("contact_human_agent", frame("handoff", handoff=True)).right
-    assert not judge("contact_human_agent", frame("faq", faq_intents=[["contact_human_agent"]])).right
+    assert not judge("contact_human_agent", frame("faq", faq_intents=[["get_invoice"]])).right
+    offered = frame("faq", faq_intents=[["get_invoice"]]) | {"options": [PERSON_OPTION]}
+    assert judge("contact_human_agent", offered).right  # the task answered, a person offered
     assert not judge("greeting", None).right
 
 
