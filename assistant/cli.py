@@ -70,8 +70,8 @@ def _recs_config(cf_model: str | None = None):
     from assistant.config import get_settings
     from recommender.config import RecommenderConfig
 
-    config = RecommenderConfig(diversity=get_settings().recs_diversity)
-    return config if cf_model is None else RecommenderConfig(cf_model=cf_model, diversity=config.diversity)
+    base = RecommenderConfig() if cf_model is None else RecommenderConfig(cf_model=cf_model)
+    return get_settings().recs_serving.apply(base)  # evaluated and saved as the server serves it
 
 
 @app.command("train-intents")
@@ -232,17 +232,30 @@ def holdout_valid(source: Path, destination: Path) -> None:
 
 
 @app.command("ab-report")
-def ab_report() -> None:
-    """Per recommendation variant: click-through and conversion with 95 % confidence intervals."""
+def ab_report(
+    test: int | None = typer.Option(None, help="the A/B test's id (default: the running one, else the latest)"),
+) -> None:
+    """Per variant of an A/B test: exposures, click-through, add-to-cart, conversion with 95 % intervals."""
+    from sqlalchemy import select
+
     from assistant.config import get_settings
+    from assistant.store.database import make_engine, session_factory
+    from assistant.store.models import AbTest
     from recommender.ab import ab_report as report_variants
 
-    for row in report_variants(get_settings().resolved_database_url):
-        ctr_low, ctr_high = row.click_through.wilson_interval()
-        conv_low, conv_high = row.conversion.wilson_interval()
-        typer.echo(f"variant {row.variant}: sessions={row.sessions} exposures={row.exposures} "
-                   f"ctr={row.click_through.value:.4f} [{ctr_low:.4f}, {ctr_high:.4f}] "
-                   f"conversion={row.conversion.value:.4f} [{conv_low:.4f}, {conv_high:.4f}]")
+    engine = make_engine(get_settings().resolved_database_url)
+    try:
+        with session_factory(engine)() as db:
+            query = select(AbTest).order_by((AbTest.status == "running").desc(), AbTest.id.desc()).limit(1)
+            chosen = db.get(AbTest, test) if test is not None else db.scalar(query)
+            if chosen is None:
+                raise typer.BadParameter(f"no A/B test {test}" if test is not None else "no A/B test yet")
+            typer.echo(f"test {chosen.id} '{chosen.name}': {chosen.status}"
+                       + (f", winner {chosen.winner}" if chosen.winner else ""))
+            for row in report_variants(db.connection(), chosen.id, [v.name for v in chosen.variants]):
+                typer.echo(row.line())
+    finally:
+        engine.dispose()
 
 
 @app.command("create-agent")

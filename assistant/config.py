@@ -94,11 +94,18 @@ class Settings(BaseSettings):
     faq_other_intent_margin: float = Field(default=0.66, ge=0.0)
     product_top_k: int = 4
     recs_k: int = 4
-    recs_diversity: float = 0.2
+    # the default serving settings of suggestions (an A/B test's variants change some of them; a stopped
+    # test's winner replaces them): chat, the admin retraining and `eval-recs` all read `recs_serving`
+    recs_diversity: float = Field(default=0.2, description="MMR diversity of suggestions: 0 = pure relevance")
+    recs_category_cap: int = Field(default=0, description="at most this many suggestions of one category; 0 = no cap")
+    recs_context_weight: float = Field(default=1.0, description="weight of the chat text in suggestions")
+    recs_candidate_pool: int = Field(default=50, description="top items the diversity re-ranking chooses from")
+    recs_fusion_preset: str = Field(default="fitted", description="fitted | more_behaviour | more_text | more_popular")
     recs_max_profiles: int = Field(default=100_000, description="real-time shopper profiles kept in memory "
                                    "(least recently active forgotten first)")
     exclude_bought_days: int = Field(default=180, description="items bought in the last N days are not "
-                                     "suggested again (search and suggestions); 0 = off")
+                                     "suggested again (search and suggestions), except consumables; 0 = off")
+    recs_ab_refresh_s: float = Field(default=2.0, description="how long a worker reuses the running A/B test")
 
     # dialogue across turns
     dialogue_orders: int = Field(default=5, description="recent orders the bot considers and offers as quick replies")
@@ -187,6 +194,16 @@ class Settings(BaseSettings):
     @property
     def resolved_intent_model_dir(self) -> Path:
         return self.intent_model_dir or self.state_dir / "intent_model"
+
+    @property
+    def recs_serving(self):
+        """The configured default serving settings of the recommender (recommender.serving.ServingSettings)."""
+        from recommender.serving import ServingSettings
+
+        return ServingSettings(diversity=self.recs_diversity, category_cap=self.recs_category_cap,
+                               context_weight=self.recs_context_weight, candidate_pool=self.recs_candidate_pool,
+                               fusion_preset=self.recs_fusion_preset,
+                               exclude_bought_days=self.exclude_bought_days)
 
     @property
     def recs_model_path(self) -> Path:

@@ -131,7 +131,7 @@ def load_catalogue(db: Session, folder: Path, limit: int | None = None) -> int:
         db.add(Item(id=r["item_id"], title=r["title"] or f"Item {r['item_id']}",
                     description=(r.get("description") or "").strip(), brand=r.get("brand") or "",
                     categories=r.get("categories") or "", price=item_price(r["item_id"]),
-                    stock=item_stock(r["item_id"])))
+                    stock=item_stock(r["item_id"]), consumable=bool(r.get("consumable", False))))
     db.commit()
     return len(rows)
 
@@ -211,8 +211,7 @@ def build_models(settings: Settings, engine, quick_model: bool) -> None:
 
         ensure_query_encoder(settings.state_dir)
     if not settings.recs_model_path.exists():
-        from recommender.service import Recommender
-        from retrieval.embeddings import get_embedder
+        from assistant.admin.recs_retraining import fit_from_store
 
         console.print("training the recommender…")
-        Recommender.fit_from_sql(engine, embed=get_embedder().encode).save(settings.recs_model_path)
+        fit_from_store(settings, engine).save(settings.recs_model_path)

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from assistant.admin.ab_tests import AbTests
 from assistant.admin.catalogue import teach_missing_items
 from assistant.agent.catalog import Catalog
 from assistant.agent.graph import build_dialogue_graph
@@ -91,7 +92,8 @@ def load_intent_service(settings: Settings):
 
 
 def load_recommender(settings: Settings, profiles=None):
-    """The saved recommender as served: item texts in fp32, the chat text through the query encoder.
+    """The saved recommender with the configured serving settings: item texts in fp32, the chat text through
+    the query encoder.
 
     Shopper profiles are `profiles` (kept across a swap), else in Redis when configured (shared by every
     worker, kept across restarts), else in this process.
@@ -109,7 +111,7 @@ def load_recommender(settings: Settings, profiles=None):
     if profiles is None and settings.redis_url:
         model.profiles = RedisProfileStore(settings.redis_url, settings.redis_prefix, model.config.event_weights,
                                            model.config.profile_max_events, settings.profile_ttl_s)
-    return model
+    return model.with_serving(settings.recs_serving)  # the configured settings, whatever the file was saved with
 
 
 async def warm_profiles(sessions: async_sessionmaker, recommender: Swappable, limit: int) -> int:
@@ -188,7 +190,7 @@ async def build_runtime(settings: Settings) -> Runtime:
     catalog = Catalog(sessions)
     toolbox = Toolbox(settings=settings, intents=intent_service, faq=faq, products=products,
                       orders=OrderTools(sessions), catalog=catalog, recommender=recommender,
-                      llm=make_llm(settings))
+                      ab_tests=AbTests(sessions, settings), llm=make_llm(settings))
     bus = make_bus(settings.redis_url, settings.redis_prefix)
     presence = make_presence(settings.redis_url, settings.redis_prefix, settings.presence_ttl_s)
     runtime = Runtime(settings=settings, engine=engine, sessions=sessions, bus=bus, faq=faq,

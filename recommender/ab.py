@@ -1,47 +1,42 @@
-"""A/B tests of recommendation variants: stable assignment from the session id, variant settings, and a
-per-variant report of click-through and conversion (95 % Wilson intervals) from the SQL store."""
+"""A/B tests of recommendation serving settings: sticky weighted assignment of shoppers to variants, and a
+per-variant report (exposures, click-through, add-to-cart, conversion with 95 % Wilson intervals, and each
+variant against the control by a two-proportion z-test) from the SQL store's exposures and behaviour events."""
 
 from __future__ import annotations
 
 import hashlib
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from sqlalchemy import Engine, column, distinct, func, select, table
+from sqlalchemy import Connection, Engine, column, distinct, func, select, table
 
-from recommender.config import RecommenderConfig
 from recommender.sql_source import as_engine
 
-EXPOSURES = table("rec_exposures", column("session_id"), column("variant"), column("item_id"), column("at"))
+EXPOSURES = table("rec_exposures", column("session_id"), column("variant"), column("item_id"), column("at"),
+                  column("ab_test_id"))
 EVENTS = table("behaviour_events", column("session_id"), column("item_id"), column("kind"), column("at"))
-CLICK_KINDS = ("click", "add_to_cart", "purchase")
+CLICK_KINDS = ("click", "add_to_cart", "purchase")  # a cart or a purchase needs a click first, even if unsent
+CART_KINDS = ("add_to_cart", "purchase")
 PURCHASE_KINDS = ("purchase",)
 Z_95 = 1.959964
+NOT_SIGNIFICANT = "not significant yet"
 
 
-def assign_variant(session_id: str, variants: Sequence[str], experiment: str = "recs") -> str:
-    """The same session always gets the same variant; variants get near-equal shares of sessions."""
+def assign_variant(shopper_key: str, variants: Sequence[tuple[str, float]], experiment: str = "recs") -> str:
+    """The same shopper always gets the same variant of an experiment; each variant gets about its share."""
     if not variants:
         raise ValueError("assign_variant needs at least one variant")
-    digest = hashlib.sha256(f"{experiment}:{session_id}".encode()).digest()
-    return variants[int.from_bytes(digest[:8], "big") % len(variants)]
-
-
-@dataclass(frozen=True)
-class VariantSettings:
-    """What a variant changes in serving: diversity re-ranking and the weight of the chat text."""
-
-    diversity: float = 0.0
-    category_cap: int = 0
-    context_weight: float = 1.0
-
-    def apply(self, config: RecommenderConfig) -> RecommenderConfig:
-        return replace(config, diversity=self.diversity, category_cap=self.category_cap,
-                       context_weight=self.context_weight)
-
-
-DEFAULT_VARIANTS = {"A": VariantSettings(), "B": VariantSettings(diversity=0.3)}
+    total = sum(share for _, share in variants)
+    if total <= 0:
+        raise ValueError("the variants' shares must add up to more than 0")
+    digest = hashlib.sha256(f"{experiment}:{shopper_key}".encode()).digest()
+    point = int.from_bytes(digest[:8], "big") / 2**64 * total
+    for name, share in variants:
+        point -= share
+        if point < 0:
+            return name
+    return variants[-1][0]
 
 
 @dataclass(frozen=True)
@@ -61,6 +56,27 @@ class Rate:
         half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
         return (max(0.0, centre - half), min(1.0, centre + half))
 
+    def against(self, control: Rate, z: float = Z_95) -> str:
+        """'better' or 'worse' than the control when a two-sided two-proportion z-test says so at 95 %."""
+        if not self.trials or not control.trials:
+            return NOT_SIGNIFICANT
+        pooled = (self.successes + control.successes) / (self.trials + control.trials)
+        spread = math.sqrt(pooled * (1 - pooled) * (1 / self.trials + 1 / control.trials))
+        if spread == 0:
+            return NOT_SIGNIFICANT
+        statistic = (self.value - control.value) / spread
+        if abs(statistic) < z:
+            return NOT_SIGNIFICANT
+        return "better" if statistic > 0 else "worse"
+
+    def as_dict(self) -> dict:
+        low, high = self.wilson_interval()
+        return {"value": round(self.value, 4), "successes": self.successes, "trials": self.trials,
+                "low": round(low, 4), "high": round(high, 4)}
+
+
+METRICS = ("click_through", "add_to_cart", "conversion")
+
 
 @dataclass(frozen=True)
 class VariantReport:
@@ -68,38 +84,74 @@ class VariantReport:
     sessions: int
     exposures: int
     click_through: Rate  # exposed items later clicked (or carted/bought) in the same session
+    add_to_cart: Rate  # exposed items later added to the cart (or bought) in the same session
     conversion: Rate  # exposed sessions with a purchase of an exposed item
+    verdicts: dict[str, str]  # metric -> 'control' | 'better' | 'worse' | NOT_SIGNIFICANT
+
+    def as_dict(self) -> dict:
+        return {"variant": self.variant, "sessions": self.sessions, "exposures": self.exposures,
+                **{metric: {**getattr(self, metric).as_dict(), "verdict": self.verdicts[metric]}
+                   for metric in METRICS}}
+
+    def line(self) -> str:
+        """One printable line (the command line's report)."""
+        parts = [f"variant {self.variant}: sessions={self.sessions} exposures={self.exposures}"]
+        for metric in METRICS:
+            rate = getattr(self, metric)
+            low, high = rate.wilson_interval()
+            parts.append(f"{metric}={rate.value:.4f} [{low:.4f}, {high:.4f}] ({self.verdicts[metric]})")
+        return " ".join(parts)
 
 
-def _exposure_counts(engine: Engine) -> dict[str, tuple[int, int]]:
-    shown = select(EXPOSURES.c.variant, EXPOSURES.c.session_id, EXPOSURES.c.item_id).distinct().subquery()
+def _shown(test_id: int | None):
+    """Distinct (variant, session, item) exposures of one test (None: those shown under no test)."""
+    where = EXPOSURES.c.ab_test_id.is_(None) if test_id is None else EXPOSURES.c.ab_test_id == test_id
+    return select(EXPOSURES.c.variant, EXPOSURES.c.session_id, EXPOSURES.c.item_id, EXPOSURES.c.at).where(where)
+
+
+def _exposure_counts(conn: Connection, test_id: int | None) -> dict[str, tuple[int, int]]:
+    shown = _shown(test_id).with_only_columns(
+        EXPOSURES.c.variant, EXPOSURES.c.session_id, EXPOSURES.c.item_id).distinct().subquery()
     query = select(shown.c.variant, func.count(distinct(shown.c.session_id)), func.count()).group_by(shown.c.variant)
-    with engine.connect() as conn:
-        return {variant: (sessions, exposures) for variant, sessions, exposures in conn.execute(query)}
+    return {variant: (sessions, exposures) for variant, sessions, exposures in conn.execute(query)}
 
 
-def _acted_on(engine: Engine, kinds: Sequence[str]):
-    """Distinct (variant, session, item) exposures followed by an event of one of `kinds` on that item."""
-    joined = EXPOSURES.join(EVENTS, (EVENTS.c.session_id == EXPOSURES.c.session_id)
-                            & (EVENTS.c.item_id == EXPOSURES.c.item_id) & (EVENTS.c.at >= EXPOSURES.c.at))
-    return (select(EXPOSURES.c.variant, EXPOSURES.c.session_id, EXPOSURES.c.item_id)
-            .select_from(joined).where(EVENTS.c.kind.in_(kinds)).distinct().subquery())
+def _count_by_variant(conn: Connection, test_id: int | None, kinds: Sequence[str], per_session: bool) -> dict[str, int]:
+    """Exposures (or sessions) followed by an event of one of `kinds` on the exposed item, per variant."""
+    shown = _shown(test_id).subquery()
+    joined = shown.join(EVENTS, (EVENTS.c.session_id == shown.c.session_id) & (EVENTS.c.item_id == shown.c.item_id)
+                        & (EVENTS.c.at >= shown.c.at))
+    acted = (select(shown.c.variant, shown.c.session_id, shown.c.item_id)
+             .select_from(joined).where(EVENTS.c.kind.in_(kinds)).distinct().subquery())
+    counted = func.count(distinct(acted.c.session_id)) if per_session else func.count()
+    query = select(acted.c.variant, counted).group_by(acted.c.variant)
+    return dict(conn.execute(query).all())
 
 
-def _count_by_variant(engine: Engine, kinds: Sequence[str], per_session: bool) -> dict[str, int]:
-    acted = _acted_on(engine, kinds)
-    counted = distinct(acted.c.session_id) if per_session else func.count()
-    query = select(acted.c.variant, func.count(counted) if per_session else counted).group_by(acted.c.variant)
-    with engine.connect() as conn:
-        return dict(conn.execute(query).all())
-
-
-def ab_report(engine_or_url: Engine | str) -> list[VariantReport]:
-    """Per variant: sessions, exposures, click-through (per exposure) and conversion (per session)."""
-    engine = as_engine(engine_or_url)
-    exposures = _exposure_counts(engine)
-    clicked = _count_by_variant(engine, CLICK_KINDS, per_session=False)
-    converted = _count_by_variant(engine, PURCHASE_KINDS, per_session=True)
-    return [VariantReport(variant, sessions, shown, Rate(clicked.get(variant, 0), shown),
-                          Rate(converted.get(variant, 0), sessions))
-            for variant, (sessions, shown) in sorted(exposures.items())]
+def ab_report(store: Connection | Engine | str, test_id: int | None = None,
+              variant_order: Sequence[str] = ()) -> list[VariantReport]:
+    """Per variant of a test: sessions, exposures, click-through and add-to-cart (per exposure), conversion
+    (per session), each against the control: the first of `variant_order` (else the first by name)."""
+    if not isinstance(store, Connection):
+        with as_engine(store).connect() as conn:
+            return ab_report(conn, test_id, variant_order)
+    exposures = _exposure_counts(store, test_id)
+    clicked = _count_by_variant(store, test_id, CLICK_KINDS, per_session=False)
+    carted = _count_by_variant(store, test_id, CART_KINDS, per_session=False)
+    converted = _count_by_variant(store, test_id, PURCHASE_KINDS, per_session=True)
+    names = [*variant_order, *sorted(set(exposures) - set(variant_order))]
+    rates = {}
+    for name in names:
+        sessions, shown = exposures.get(name, (0, 0))
+        rates[name] = (sessions, shown, {"click_through": Rate(clicked.get(name, 0), shown),
+                                         "add_to_cart": Rate(carted.get(name, 0), shown),
+                                         "conversion": Rate(converted.get(name, 0), sessions)})
+    reports = []
+    for position, name in enumerate(names):
+        sessions, shown, measured = rates[name]
+        control = rates[names[0]][2]
+        verdicts = {metric: "control" if position == 0 else measured[metric].against(control[metric])
+                    for metric in METRICS}
+        reports.append(VariantReport(name, sessions, shown, measured["click_through"], measured["add_to_cart"],
+                                     measured["conversion"], verdicts))
+    return reports

@@ -22,20 +22,29 @@ from recommender.data import Interactions, ItemCatalogue, NextItemRows
 from recommender.diversity import cap_per_category, mmr_order
 from recommender.profiles import ProfileStore
 from recommender.scoring import FEATURES, History, ItemScorer, ScoredCandidates
+from recommender.serving import ServingSettings
 from recommender.training import EmbedFunction, Progress, quiet, train_scorer
 
 COLD_START_NEIGHBOURS = 10
+# what a feature's contribution means to a shopper: "bought" (behaviour after a history item), "similar" (its
+# text or words are close to a history item's), "again" (it is in the history), "brand", "popular", "context"
 FEATURE_REASON = {"cf_last": "bought", "cf_earlier": "bought", "text_last": "similar", "text_earlier": "similar",
                   "popularity": "popular", "repeat_last": "again", "repeat_earlier": "again",
                   "recent_popularity": "popular", "same_brand": "brand", "same_brand_last": "brand",
                   "text_max": "similar", "lexical_max": "similar"}
+CONTEXT = "context"  # the chat text's similarity (not a fitted feature)
+ORDERED = "purchase"  # the kind of the history items the caller passes (the shopper's orders)
+VERBS = {"view": "viewed", "click": "looked at", "add_to_cart": "put in your cart", "purchase": "bought"}
+NEUTRAL_VERB = "chose"
 
 
 @dataclass(frozen=True)
 class Recommendation:
     item_id: int
     score: float
-    reason: str
+    reason: str  # what a shopper reads: the behaviour or words behind the item
+    because: str = "popularity"  # the feature (or "context") that contributed most to the score
+    anchor_id: int | None = None  # the history item the reason names, if any
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,16 @@ class Recommender:
         return Recommender(state.scorer, state.titles, state.categories, config, self._embed, self.profiles,
                            self.catalogue_name, self._embed_query)
 
+    def with_serving(self, serving: ServingSettings) -> Recommender:
+        """The same trained model and profiles served with other settings (the default, or an A/B variant)."""
+        state = self._state
+        scorer = state.scorer
+        weights = serving.weights(scorer.weights)
+        if weights is not scorer.weights:
+            scorer = replace(scorer, weights=weights)
+        return Recommender(scorer, state.titles, state.categories, serving.apply(self.config), self._embed,
+                           self.profiles, self.catalogue_name, self._embed_query)
+
     # persistence ----------------------------------------------------------------------------------
 
     def save(self, path: Path) -> None:
@@ -125,6 +144,11 @@ class Recommender:
             lexical=_sparse_from(arrays, "lx", n) if meta.get("has_lexical") else None)
         return cls(scorer, arrays["titles"].tolist(), arrays["categories"].tolist(), config, embed, profiles,
                    meta.get("catalogue_name", "the shop"), embed_query, max_profiles)
+
+    def verb_of(self, strength: float) -> str:
+        """What the shopper did to an item, read back from an event strength ("chose" when kinds share one)."""
+        kinds = [kind for kind, weight in self.config.event_weights.items() if weight == strength]
+        return VERBS.get(kinds[0], NEUTRAL_VERB) if len(kinds) == 1 else NEUTRAL_VERB
 
     # real time ------------------------------------------------------------------------------------
 
@@ -169,30 +193,37 @@ class Recommender:
 
     def recommend(self, history: Sequence[int], context_text: str | None = None, k: int = 10,
                   exclude: Iterable[int] = (), customer_id: str | None = None) -> list[Recommendation]:
-        """Top k items for a history (oldest first), optionally merged with the shopper's live profile."""
+        """Top k items for a history (the shopper's orders, oldest first), optionally merged with the live
+        profile; `exclude` items are never suggested."""
         state = self._state
         scorer = state.scorer
-        shopper = self._shopper_history(scorer, history, customer_id)
+        shopper, verbs = self._shopper_history(scorer, history, customer_id)
         context = self._embed_one(self._embed_query, context_text) if context_text else None
         scored = scorer.score(shopper, context, self._context_weight(scorer))
         scores = _without_excluded(scorer, scored, exclude)
         chosen = self._rerank(state, scored.indices, scores, k)
-        reasons = self._reasons(state, shopper, scored, chosen, context_text, context)
-        return [Recommendation(int(scorer.item_ids[scored.indices[c]]), float(scores[c]), reason)
-                for c, reason in zip(chosen.tolist(), reasons, strict=True)]
+        explained = self._reasons(state, shopper, verbs, scored, chosen, context_text, context)
+        return [Recommendation(int(scorer.item_ids[scored.indices[c]]), float(scores[c]), reason, because,
+                               None if anchor is None else int(scorer.item_ids[anchor]))
+                for c, (reason, because, anchor) in zip(chosen.tolist(), explained, strict=True)]
 
     def similar_items(self, item_id: int, k: int = 10) -> list[Recommendation]:
         """Items most like one item (behaviour and text), e.g. for a product card's "you may also like"."""
         return self.recommend([item_id], k=k, exclude=[item_id])
 
-    def _shopper_history(self, scorer: ItemScorer, history: Sequence[int], customer_id: str | None) -> History:
-        ids, strengths = [int(i) for i in history], [1.0] * len(history)
+    def _shopper_history(self, scorer: ItemScorer, history: Sequence[int],
+                         customer_id: str | None) -> tuple[History, dict[int, str]]:
+        """The history as the scorer reads it, and what the shopper did to each item (for the reasons)."""
+        ids, strengths = [int(i) for i in history], [self.config.event_weights.get(ORDERED, 1.0)] * len(history)
+        verbs = dict.fromkeys(ids, VERBS[ORDERED])
         if customer_id is not None:
             for item_id, strength in self.profiles.events(customer_id):
                 ids.append(item_id)
                 strengths.append(strength)
+                verbs[item_id] = self.verb_of(strength)
         keep = self.config.history_length
-        return scorer.to_history(ids[-keep:], strengths[-keep:])
+        shopper = scorer.to_history(ids[-keep:], strengths[-keep:])
+        return shopper, {scorer.index_of[i]: verb for i, verb in verbs.items() if i in scorer.index_of}
 
     def _context_weight(self, scorer: ItemScorer) -> float:
         return self.config.context_weight * max(float(scorer.weights.max(initial=0.0)), 1e-3)
@@ -210,45 +241,74 @@ class Recommender:
         kept = cap_per_category(np.arange(pool.size), categories, k, self.config.category_cap)
         return pool[kept]
 
-    def _reasons(self, state: CatalogueState, shopper: History, scored: ScoredCandidates, chosen: np.ndarray,
-                 context_text: str | None, context: np.ndarray | None) -> list[str]:
-        """One short reason per chosen item, from the feature that contributed most to its score."""
+    def _reasons(self, state: CatalogueState, shopper: History, verbs: dict[int, str], scored: ScoredCandidates,
+                 chosen: np.ndarray, context_text: str | None,
+                 context: np.ndarray | None) -> list[tuple[str, str, int | None]]:
+        """Per chosen item: the reason, the feature that contributed most to its score, and the history item
+        the reason names (the one that links to it most through that feature)."""
         scorer = state.scorer
         items = scored.indices[chosen]
         contributions = scored.features[chosen] * scorer.weights
         context_part = (scorer.text[items] @ context * self._context_weight(scorer) if context is not None
                         else np.full(items.size, -np.inf))
-        anchors = _strongest_history_items(scorer, shopper, items)
-        reasons = []
+        anchors = _anchors(scorer, shopper, items)
+        explained = []
         for n, item in enumerate(items.tolist()):
             best = int(np.argmax(contributions[n]))
-            if context_part[n] > contributions[n, best]:
-                reasons.append(f"matches '{context_text[: self.config.title_chars]}'")
+            if context_part[n] > max(contributions[n, best], 0.0):
+                explained.append((f"matches '{context_text[: self.config.title_chars].strip()}'", CONTEXT, None))
                 continue
-            kind = FEATURE_REASON[FEATURES[best]] if contributions[n, best] > 0 else "popular"
-            reasons.append(self._reason_text(state, kind, item, anchors.get(kind, [None] * items.size)[n]))
-        return reasons
+            because = FEATURES[best] if contributions[n, best] > 0 else "popularity"
+            kind = FEATURE_REASON[because]
+            anchor = anchors[because][n] if because in anchors else None
+            explained.append((self._reason_text(state, kind, because, item, anchor, verbs), because, anchor))
+        return explained
 
-    def _reason_text(self, state: CatalogueState, kind: str, item: int, anchor: int | None) -> str:
-        if kind in ("bought", "similar") and anchor is not None:
-            title = html.unescape(state.titles[anchor])[: self.config.title_chars].strip()
-            return f"often bought with '{title}'" if kind == "bought" else f"similar to '{title}'"
+    def _reason_text(self, state: CatalogueState, kind: str, because: str, item: int, anchor: int | None,
+                     verbs: dict[int, str]) -> str:
+        title = None if anchor is None else html.unescape(state.titles[anchor])[: self.config.title_chars].strip()
+        verb = verbs.get(anchor, NEUTRAL_VERB) if anchor is not None else NEUTRAL_VERB
+        if kind == "bought" and title:
+            return f"often bought after '{title}'"
+        if kind == "similar" and title:
+            return f"similar to '{title}' you {verb}"
+        if kind == "brand" and title:
+            return f"same brand as '{title}' you {verb}"
         if kind == "again":
-            return "you showed interest in it recently"
-        if kind == "brand":
-            return "from a brand you chose before"
+            return f"you {verbs.get(item, NEUTRAL_VERB)} it recently"
+        if because == "recent_popularity":
+            return f"popular lately in {state.categories[item] or self.catalogue_name}"
         return f"popular in {state.categories[item] or self.catalogue_name}"
 
 
-def _strongest_history_items(scorer: ItemScorer, shopper: History, items: np.ndarray) -> dict[str, list[int]]:
-    """For each item, the history item that links to it most by behaviour ("bought") and by text ("similar")."""
+def _anchors(scorer: ItemScorer, shopper: History, items: np.ndarray) -> dict[str, list[int | None]]:
+    """Per feature and item, the history item behind that feature's value: the last item for the `_last`
+    features, else the history item whose link (behaviour, text, words, brand) gives the most."""
     if shopper.is_empty:
         return {}
-    weights = scorer.position_weights(shopper)[:, None]
-    links = {"bought": scorer.cf[shopper.indices][:, items].toarray() * weights}
-    if scorer.text is not None:
-        links["similar"] = (scorer.text[shopper.indices] @ scorer.text[items].T) * weights
-    return {kind: shopper.indices[np.argmax(matrix, axis=0)].tolist() for kind, matrix in links.items()}
+    history, weights = shopper.indices, scorer.position_weights(shopper)[:, None]
+    last = [int(history[-1])] * items.size
+    earlier = np.arange(history.size) < history.size - 1
+
+    def strongest(links: np.ndarray, rows: np.ndarray | None = None) -> list[int | None]:
+        if rows is not None:
+            links = np.where(rows[:, None], links, -np.inf)
+        best = np.argmax(links, axis=0)
+        found = np.take_along_axis(links, best[None, :], axis=0)[0] > 0
+        return [int(history[b]) if ok else None for b, ok in zip(best.tolist(), found.tolist(), strict=True)]
+
+    anchors: dict[str, list[int | None]] = {"cf_last": last, "text_last": last, "same_brand_last": last}
+    behaviour = scorer.cf[history][:, items].toarray()
+    anchors["cf_earlier"] = strongest(behaviour * weights, earlier)
+    if scorer.text_neighbours is not None:
+        anchors["text_earlier"] = strongest((scorer.text[history] @ scorer.text[items].T) * weights, earlier)
+        anchors["text_max"] = strongest(scorer.text_neighbours[history][:, items].toarray())
+    if scorer.lexical is not None:
+        anchors["lexical_max"] = strongest(scorer.lexical[history][:, items].toarray())
+    brands = scorer.brand_codes
+    same = (brands[history][:, None] == brands[items][None, :]) & (brands[items][None, :] >= 0)
+    anchors["same_brand"] = strongest(same * np.arange(1, history.size + 1, dtype=np.float32)[:, None])
+    return anchors
 
 
 def _without_excluded(scorer: ItemScorer, scored: ScoredCandidates, exclude: Iterable[int]) -> np.ndarray:

@@ -28,7 +28,7 @@ from assistant.store.models import Item, utcnow
 from retrieval.product_index import ProductDocument, ProductIndex
 
 log = logging.getLogger(__name__)
-EDITABLE = ("title", "description", "brand", "categories", "price", "stock", "active")
+EDITABLE = ("title", "description", "brand", "categories", "price", "stock", "active", "consumable")
 
 
 class ItemNotFound(LookupError):
@@ -40,7 +40,7 @@ class ItemConflict(ValueError):
 
 
 class ItemPatch(BaseModel):
-    """The fields an admin may change (price, stock, text); absent fields stay as they are."""
+    """The fields an admin may change (price, stock, text, consumable); absent fields stay as they are."""
 
     title: str | None = Field(None, min_length=1)
     description: str | None = None
@@ -49,6 +49,7 @@ class ItemPatch(BaseModel):
     price: float | None = Field(None, ge=0)
     stock: int | None = Field(None, ge=0)
     active: bool | None = Field(None, description="false withdraws the item from sale (no new events)")
+    consumable: bool | None = Field(None, description="bought again and again: suggested even if bought lately")
 
     def problems(self, settings: Settings) -> list[dict[str, str]]:
         return [{"field": name, "error": f"{name} is over {settings.item_text_max_chars} characters"}
@@ -67,6 +68,7 @@ class ItemInput(ItemPatch):
     categories: str = ""
     stock: int = Field(0, ge=0)
     active: bool = True
+    consumable: bool = False
 
 
 def item_view(item: Item) -> dict[str, Any]:
@@ -197,10 +199,9 @@ def reindex_products(db: Session, products: ProductIndex) -> int:
 
 def import_catalogue(settings: Settings, folder: Path, echo: Callable[[str], Any] = print) -> dict[str, int]:
     """Load items and behaviour from `folder`, reindex the products and retrain the recommender."""
+    from assistant.admin.recs_retraining import fit_from_store
     from assistant.store.database import make_engine, session_factory, upgrade_schema
-    from recommender.service import Recommender
     from retrieval.chroma_store import MiniLMEmbeddingFunction, make_chroma_client
-    from retrieval.embeddings import get_embedder
 
     for name in ("items.jsonl", "interactions.csv"):
         if not (folder / name).is_file():
@@ -217,7 +218,7 @@ def import_catalogue(settings: Settings, folder: Path, echo: Callable[[str], Any
             client = make_chroma_client(settings.resolved_chroma_path, settings.chroma_url)
             counts["products_indexed"] = reindex_products(db, ProductIndex(client, MiniLMEmbeddingFunction()))
         echo("retraining the recommender…")
-        Recommender.fit_from_sql(engine, embed=get_embedder().encode).save(settings.recs_model_path)
+        fit_from_store(settings, engine).save(settings.recs_model_path)
     finally:
         engine.dispose()
     echo(f"catalogue imported from {folder}: {counts}")

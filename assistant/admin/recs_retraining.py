@@ -13,6 +13,7 @@ from assistant.cluster.announcements import ModelInstalled, announce
 from assistant.cluster.jobs import open_job
 from assistant.runtime import load_recommender
 from assistant.store.database import make_engine
+from recommender.config import RecommenderConfig
 from recommender.service import Recommender
 from retrieval.embeddings import get_embedder
 
@@ -29,10 +30,11 @@ async def start_recs_retraining(runtime) -> dict[str, Any]:
 
 
 def fit_and_save(settings, profiles) -> Recommender:
-    """Fit on the store as it is now, save it, and load it back sharing the live shopper profiles."""
+    """Fit on the store as it is now, save it with the configured serving settings, and load it back sharing
+    the live shopper profiles."""
     engine = make_engine(settings.resolved_database_url)
     try:
-        fitted = Recommender.fit_from_sql(engine, embed=get_embedder().encode)
+        fitted = fit_from_store(settings, engine)
     finally:
         engine.dispose()
     # written beside, then renamed: a worker loading the model meanwhile reads the old file or the new one
@@ -40,6 +42,13 @@ def fit_and_save(settings, profiles) -> Recommender:
     fitted.save(partial)
     os.replace(partial, settings.recs_model_path)
     return load_recommender(settings, profiles)
+
+
+def fit_from_store(settings, engine) -> Recommender:
+    """The recommender fitted on the SQL store, with the configured serving settings (setup, catalogue
+    import and the admin retraining all train through here)."""
+    config = settings.recs_serving.apply(RecommenderConfig())
+    return Recommender.fit_from_sql(engine, embed=get_embedder().encode, config=config)
 
 
 async def _run(runtime, job_id: int) -> None:

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, union
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from assistant.store.models import Item, Order, OrderLine, OrderStatus, utcnow
+from assistant.store.models import BehaviourEvent, EventKind, Item, Order, OrderLine, OrderStatus, utcnow
 
 
 @dataclass(frozen=True)
@@ -54,15 +54,24 @@ class Catalog:
             )
             return list(reversed(list(rows)))
 
-    async def recently_bought(self, customer_id: str, days: int) -> set[int]:
-        """Items the customer ordered (and did not cancel) in the last `days` days: not suggested again."""
-        if days <= 0:
+    async def recently_bought(self, customer_id: str | None, session_id: str | None, days: int) -> set[int]:
+        """Items bought in the last `days` days (orders and purchase events of the customer or the session),
+        except those the catalogue marks as consumable: these are the ones not to suggest again."""
+        if days <= 0 or not (customer_id or session_id):
             return set()
+        since = utcnow() - timedelta(days=days)
+        owners = [BehaviourEvent.session_id == session_id] if session_id else []
+        if customer_id:
+            owners.append(BehaviourEvent.customer_id == customer_id)
+        bought = [select(BehaviourEvent.item_id.label("item_id")).where(
+            BehaviourEvent.kind == EventKind.PURCHASE, BehaviourEvent.at >= since, or_(*owners))]
+        if customer_id:
+            bought.append(select(OrderLine.item_id.label("item_id")).join(Order, Order.id == OrderLine.order_id)
+                          .where(Order.customer_id == customer_id, Order.created_at >= since,
+                                 Order.status != OrderStatus.CANCELLED))
+        items = union(*bought).subquery()
         async with self._sessions() as db:
-            rows = await db.scalars(
-                select(OrderLine.item_id)
-                .join(Order, Order.id == OrderLine.order_id)
-                .where(Order.customer_id == customer_id, Order.status != OrderStatus.CANCELLED,
-                       Order.created_at >= utcnow() - timedelta(days=days))
-            )
+            rows = await db.scalars(select(Item.id).where(Item.id.in_(select(items.c.item_id)),
+                                                          Item.consumable.is_(False)))
             return set(rows)
+

@@ -30,8 +30,11 @@ from assistant.agent.routing import HUMAN, ROUTES, route_for
 from assistant.agent.state import DialogueState
 from assistant.agent.toolbox import Toolbox
 from assistant.intent.frustration import policy_from_settings
-from recommender.ab import DEFAULT_VARIANTS
+from recommender.serving import ServingSettings
 from retrieval.faq_index import FaqHit
+
+SECOND_REQUEST_FAQ_POOL = 10  # entries searched for one written for the second question
+SERVED_COPIES = 16  # recommenders kept with other serving settings (variants of the running A/B test)
 
 
 def _as_dict(reading: Any) -> dict[str, Any]:
@@ -54,17 +57,17 @@ class DialogueNodes(OrderDialogue, ProductDialogue):
 
     def __init__(self, tools: Toolbox) -> None:
         self.t = tools
-        self._variant_models: dict[tuple[int, str], Any] = {}
+        self._served_models: dict[tuple[int, int, ServingSettings], Any] = {}
 
-    def _recommender_for(self, variant: str):
-        """The current recommender with the serving options of the session's A/B variant."""
-        rec = self.t.recommender.current
-        if rec is None or variant not in DEFAULT_VARIANTS:
-            return rec
-        key = (id(rec), variant)
-        if key not in self._variant_models:
-            self._variant_models = {key: rec.with_config(DEFAULT_VARIANTS[variant].apply(rec.config))}
-        return self._variant_models[key]
+    def _served(self, base, serving: ServingSettings):
+        """The current recommender served with these settings (one copy per model, item set and settings)."""
+        key = (id(base), id(base.current_scorer), serving)
+        served = self._served_models.get(key)
+        if served is None:
+            if len(self._served_models) >= SERVED_COPIES:
+                self._served_models.clear()  # a new model or item set: the old copies are stale
+            served = self._served_models[key] = base.with_serving(serving)
+        return served
 
     # ---- classify and route ----
     async def classify(self, state: DialogueState) -> DialogueState:

@@ -8,6 +8,7 @@ import asyncio
 import re
 from typing import Any
 
+from assistant.admin.ab_tests import DEFAULT_VARIANT, Assignment
 from assistant.agent import replies
 from assistant.agent.catalog import ItemInfo
 from assistant.agent.dialogue import DialogueContext, ShownItem
@@ -36,11 +37,16 @@ def in_stock_first(cards: list[dict[str, Any]], k: int) -> list[dict[str, Any]]:
 class ProductDialogue:
     t: Any
 
-    async def _excluded(self, state: DialogueState) -> set[int]:
-        customer = state.get("customer_id")
-        if not customer:
-            return set()
-        return await self.t.catalog.recently_bought(customer, self.t.settings.exclude_bought_days)
+    async def _excluded(self, state: DialogueState, days: int | None = None) -> set[int]:
+        """Items the shopper (signed in, or this session) bought in the last `days` days, consumables aside."""
+        days = self.t.settings.exclude_bought_days if days is None else days
+        return await self.t.catalog.recently_bought(state.get("customer_id"), state.get("session_id"), days)
+
+    async def _assignment(self, shopper_key: str) -> Assignment:
+        """The serving settings of the shopper's suggestions: a running A/B test's variant, else the default."""
+        if self.t.ab_tests is None:
+            return Assignment(None, DEFAULT_VARIANT, self.t.settings.recs_serving)
+        return await self.t.ab_tests.assignment(shopper_key)
 
     async def _search(self, state: DialogueState, query: str, max_price: float | None,
                       min_price: float | None, reason: str) -> list[dict[str, Any]]:
@@ -67,14 +73,16 @@ class ProductDialogue:
                 "dialogue": self._shown(state, cards, q.text)}
 
     async def recommend(self, state: DialogueState) -> DialogueState:
-        rec = self._recommender_for(state.get("variant", "A"))
-        if rec is None:
+        base = self.t.recommender.current
+        if base is None:
             return await self.products(state)
         # without the shopper's consent: no purchase history and no live profile, only this message
         customer, profile = profile_inputs(state.get("customer_id"), state["session_id"],
                                            state.get("activity_consent", True))
+        assignment = await self._assignment(state.get("customer_id") or state["session_id"])  # sticky per shopper
+        rec = self._served(base, assignment.settings)
         history = await self.t.catalog.purchased_items(customer) if customer else []
-        skip = await self._excluded(state)
+        skip = await self._excluded(state, assignment.settings.exclude_bought_days)
         k = self.t.settings.recs_k
         recs = await asyncio.to_thread(rec.recommend, history, state["text"], k * SEARCH_POOL, tuple(skip),
                                        profile)
@@ -84,7 +92,8 @@ class ProductDialogue:
                  if r.item_id in info and info[r.item_id].stock > 0][:k]
         if not cards:
             return await self.products(state)
-        return {"reply": replies.RECOMMENDED, "items": cards, "dialogue": self._shown(state, cards, None)}
+        return {"reply": replies.RECOMMENDED, "items": cards, "dialogue": self._shown(state, cards, None),
+                "ab": {"test_id": assignment.test_id, "variant": assignment.variant}}
 
     async def item_detail(self, state: DialogueState) -> DialogueState:
         """"the second one", "how much is it?": one of the items last shown, with price and stock."""

@@ -14,7 +14,6 @@ class DialogueState(TypedDict, total=False):
     fallback_streak: int
     complaints: int  # complaints the bot already answered in this session
     frustration: int  # frustrated shopper messages so far in this session
-    variant: str  # the session's recommendation A/B variant
     dialogue: dict[str, Any] | None  # DialogueContext as stored: order in focus, items shown, topic
     activity_consent: bool  # False: suggestions from the current message only (no history, no profile)
     # classify
@@ -29,6 +28,7 @@ class DialogueState(TypedDict, total=False):
     faq_intents: list[list[str]]  # the intents each answering FAQ entry is written for
     items: list[dict[str, Any]]
     options: list[dict[str, str]]  # quick replies the widget shows as buttons: {"label", "value"}
+    ab: dict[str, Any]  # the A/B test and variant the items were served under
     handoff: bool
     handoff_reason: str | None
     next_pending: dict[str, Any] | None

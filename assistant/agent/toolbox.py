@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from assistant.admin.ab_tests import AbTests
 from assistant.agent.catalog import Catalog
 from assistant.agent.order_tools import OrderTools
 from assistant.config import Settings
@@ -32,4 +33,5 @@ class Toolbox:
     orders: OrderTools
     catalog: Catalog
     recommender: Swappable = field(default_factory=Swappable)
+    ab_tests: AbTests | None = None  # the serving settings of suggestions (default, or a test's variant)
     llm: Any = None  # an optional LangChain chat model that rewrites composed answers

@@ -12,7 +12,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from assistant.store.models import Author, ChatSession, Message, SessionState, utcnow
-from recommender.ab import DEFAULT_VARIANTS, assign_variant
 
 
 @dataclass(frozen=True)
@@ -30,8 +29,7 @@ class ConversationStore:
 
     async def create_session(self, customer_id: str | None, activity_consent: bool = True) -> ChatSession:
         session_id = uuid.uuid4().hex
-        chat = ChatSession(id=session_id, customer_id=customer_id, activity_consent=activity_consent,
-                           variant=assign_variant(session_id, sorted(DEFAULT_VARIANTS)))
+        chat = ChatSession(id=session_id, customer_id=customer_id, activity_consent=activity_consent)
         async with self._sessions() as db:
             db.add(chat)
             await db.commit()

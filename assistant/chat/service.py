@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from assistant import metrics
+from assistant.admin.ab_tests import DEFAULT_VARIANT
 from assistant.agent.catalog import Catalog
 from assistant.agent.toolbox import Swappable
 from assistant.chat.answer_leases import AnswerLeases, Claim
@@ -148,7 +149,7 @@ class ChatService:
         state = await self.graph.ainvoke({
             "session_id": chat.id, "customer_id": chat.customer_id, "text": claim.text,
             "pending": chat.pending, "fallback_streak": chat.fallback_streak,
-            "variant": chat.variant, "complaints": chat.complaints, "dialogue": chat.dialogue,
+            "complaints": chat.complaints, "dialogue": chat.dialogue,
             "frustration": chat.frustration, "activity_consent": chat.activity_consent,
         })
         await self._store_reply(chat, state, claim, leases)
@@ -186,15 +187,18 @@ class ChatService:
         metrics.MESSAGES.labels("bot").inc()
         await publish_stored(self.bus, session_channel(chat.id), reply_frame(stored.message))
         if state.get("items"):
-            await self._log_exposures(chat, [i["item_id"] for i in state["items"]])
+            await self._log_exposures(chat, [i["item_id"] for i in state["items"]], state.get("ab") or {})
         if state.get("handoff"):
             await self.hand_off(chat.id, state.get("handoff_reason") or "requested")
 
-    async def _log_exposures(self, chat: ChatSession, item_ids: list[int]) -> None:
+    async def _log_exposures(self, chat: ChatSession, item_ids: list[int], ab: dict[str, Any]) -> None:
+        """Cards shown, under the A/B test and variant they were served with (the test's report counts them)."""
+        variant, test_id = ab.get("variant") or DEFAULT_VARIANT, ab.get("test_id")
         async with self._sessions() as db:
-            db.add_all([RecExposure(session_id=chat.id, variant=chat.variant, item_id=i) for i in item_ids])
+            db.add_all([RecExposure(session_id=chat.id, variant=variant, ab_test_id=test_id, item_id=i)
+                        for i in item_ids])
             await db.commit()
-        metrics.REC_EXPOSURES.labels(chat.variant).inc(len(item_ids))
+        metrics.REC_EXPOSURES.labels(variant).inc(len(item_ids))
 
     # ---- handoff ----
     async def hand_off(self, session_id: str, reason: str) -> None:

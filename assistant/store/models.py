@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -86,6 +87,8 @@ class Item(Base):
     stock: Mapped[int] = mapped_column(Integer, default=0)
     # withdrawn from sale: kept for the orders that name it, refused in new behaviour events
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # bought again and again (paper, ink, staples): suggested even when the shopper bought it lately
+    consumable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -242,8 +245,40 @@ class RecExposure(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("chat_sessions.id"), index=True)
     variant: Mapped[str] = mapped_column(String(20))
+    # the A/B test the card was shown under (None: the default settings, no test running)
+    ab_test_id: Mapped[int | None] = mapped_column(ForeignKey("ab_tests.id"), index=True)
     item_id: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AbTest(Base):
+    """An A/B test of recommendation serving settings; at most one runs at a time."""
+
+    __tablename__ = "ab_tests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), default="running", index=True)  # running | stopped
+    winner: Mapped[str | None] = mapped_column(String(20))
+    # the winner's full serving settings when stopped: the default from then on, until a later winner
+    winner_settings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    stopped_at: Mapped[datetime | None] = mapped_column()
+    variants: Mapped[list[AbVariant]] = relationship(back_populates="test", cascade="all, delete-orphan",
+                                                     order_by="AbVariant.position", lazy="selectin")
+
+
+class AbVariant(Base):
+    """One arm of an A/B test: a share of the shoppers and the serving settings it changes."""
+
+    __tablename__ = "ab_variants"
+    __table_args__ = (UniqueConstraint("test_id", "name", name="uq_ab_variants_test_name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    test_id: Mapped[int] = mapped_column(ForeignKey("ab_tests.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # the first variant is the control
+    name: Mapped[str] = mapped_column(String(20))
+    share: Mapped[float] = mapped_column(Float)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # changed ServingSettings fields
+    test: Mapped[AbTest] = relationship(back_populates="variants")
 
 
 class LeftMessage(Base):

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from assistant.store.database import make_engine, session_factory
 from assistant.store.models import Item
+from recommender.service import Recommender
 from tests.admin.conftest import runtime_of
 from tests.admin.test_faq_roundtrip import ask
 
@@ -42,5 +43,10 @@ async def test_retraining_swaps_the_recommender_live_and_keeps_shopper_profiles(
     after = rt.recommender.current
     assert after is not before
     assert after.profiles.events("profile-kept") == before.profiles.events("profile-kept") != []
+    # old main: the retrained model was saved and served with the default diversity 0
+    served = admin_server.settings.recs_serving
+    assert after.config.diversity == served.diversity == admin_server.settings.recs_diversity > 0
+    saved = Recommender.load(admin_server.settings.recs_model_path, embed=None)
+    assert saved.config.diversity == served.diversity  # saved as served, for `shopassist` tools reading it
     reply = await ask(admin_server, "can you recommend something for my desk?")
     assert reply["items"]

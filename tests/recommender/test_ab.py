@@ -1,4 +1,4 @@
-"""A/B tests: stable variant assignment and the per-variant report over a real SQLite store."""
+"""A/B tests: sticky weighted assignment, the per-variant report over a real SQLite store, serving settings."""
 
 from collections import Counter
 from datetime import datetime, timedelta
@@ -8,18 +8,28 @@ from sqlalchemy import create_engine, insert
 
 from assistant.store import models
 from assistant.store.database import upgrade_schema
-from recommender.ab import Rate, ab_report, assign_variant
+from recommender.ab import NOT_SIGNIFICANT, Rate, ab_report, assign_variant
+from recommender.serving import ServingSettings, ServingSettingsError
+
+EVEN = [("A", 1 / 3), ("B", 1 / 3), ("C", 1 / 3)]
 
 
-def test_a_session_always_gets_the_same_variant():
-    assert {assign_variant("session-42", ["A", "B"]) for _ in range(10)} == {assign_variant("session-42",
-                                                                                           ["A", "B"])}
+def test_a_shopper_always_gets_the_same_variant():
+    assert {assign_variant("shopper-42", EVEN) for _ in range(10)} == {assign_variant("shopper-42", EVEN)}
 
 
-def test_variants_get_near_equal_shares_of_sessions():
-    counts = Counter(assign_variant(f"s{i}", ["A", "B", "C"]) for i in range(3000))
+def test_variants_get_near_equal_shares_of_shoppers():
+    counts = Counter(assign_variant(f"s{i}", EVEN) for i in range(3000))
     assert set(counts) == {"A", "B", "C"}
     assert all(900 < n < 1100 for n in counts.values())
+
+
+def test_variants_get_their_traffic_share_and_tests_split_independently():
+    counts = Counter(assign_variant(f"s{i}", [("A", 0.8), ("B", 0.2)], "ab1") for i in range(5000))
+    assert 3850 < counts["A"] < 4150 and 850 < counts["B"] < 1150
+    first = [assign_variant(f"s{i}", [("A", 0.5), ("B", 0.5)], "ab1") for i in range(400)]
+    second = [assign_variant(f"s{i}", [("A", 0.5), ("B", 0.5)], "ab2") for i in range(400)]
+    assert 0.35 < sum(a == b for a, b in zip(first, second, strict=True)) / 400 < 0.65
 
 
 def test_wilson_interval_contains_the_rate_and_narrows_with_more_trials():
@@ -61,14 +71,31 @@ def test_ab_report_counts_clicks_and_purchases_after_exposure(store_url):
     report = {row.variant: row for row in ab_report(store_url)}
     assert report["A"].sessions == 2 and report["A"].exposures == 3
     assert report["A"].click_through == Rate(1, 3)
+    assert report["A"].add_to_cart == Rate(1, 3)  # a purchase counts as carted
     assert report["A"].conversion == Rate(1, 2)
     assert report["B"].click_through == Rate(0, 1)  # the click came before the exposure
+    assert report["A"].verdicts["click_through"] == "control"
+    assert report["B"].verdicts["click_through"] == NOT_SIGNIFICANT
+
+
+def test_a_difference_is_called_only_when_the_z_test_says_so():
+    assert Rate(12, 100).against(Rate(10, 100)) == NOT_SIGNIFICANT
+    assert Rate(300, 1000).against(Rate(200, 1000)) == "better"
+    assert Rate(200, 1000).against(Rate(300, 1000)) == "worse"
+    assert Rate(0, 0).against(Rate(3, 10)) == NOT_SIGNIFICANT
 
 
 def test_a_variant_changes_only_its_serving_settings():
-    from recommender.ab import DEFAULT_VARIANTS
     from recommender.config import RecommenderConfig
 
     base = RecommenderConfig(neighbours_k=7)
-    diverse = DEFAULT_VARIANTS["B"].apply(base)
-    assert diverse.diversity == DEFAULT_VARIANTS["B"].diversity and diverse.neighbours_k == 7
+    variant = ServingSettings.from_dict({"diversity": 0.3}, ServingSettings(candidate_pool=80))
+    served = variant.apply(base)
+    assert (served.diversity, served.rerank_pool, served.neighbours_k) == (0.3, 80, 7)
+
+
+def test_serving_settings_out_of_range_or_unknown_are_refused_by_name():
+    with pytest.raises(ServingSettingsError, match="diversity"):
+        ServingSettings(diversity=1.5)
+    with pytest.raises(ServingSettingsError, match="colour"):
+        ServingSettings.from_dict({"colour": "red"})

@@ -121,10 +121,11 @@
     for (const button of document.querySelectorAll('#tabs [role=tab]')) {
       button.setAttribute('aria-selected', String(button.dataset.tab === name));
     }
-    for (const tab of ['faq', 'import', 'dashboard', 'learning', 'privacy']) $(`tab-${tab}`).hidden = tab !== name;
+    for (const tab of ['faq', 'import', 'dashboard', 'learning', 'privacy', 'ab']) $(`tab-${tab}`).hidden = tab !== name;
     if (name === 'dashboard') loadStats();
     if (name === 'learning') loadLearning();
     if (name === 'privacy') loadAudit();
+    if (name === 'ab') loadAbTests();
   }
 
   // ---- FAQ list ----
@@ -594,6 +595,142 @@
     loadAudit();
   }
 
+  // ---- A/B tests of recommendation serving settings ----
+  const AB_SETTINGS = [
+    { key: 'diversity', type: 'number', step: '0.05', min: 0, max: 1 },
+    { key: 'candidate_pool', type: 'number', step: '1', min: 1, max: 1000 },
+    { key: 'fusion_preset', type: 'select', options: ['', 'fitted', 'more_behaviour', 'more_text', 'more_popular'] },
+    { key: 'category_cap', type: 'number', step: '1', min: 0 },
+    { key: 'context_weight', type: 'number', step: '0.1', min: 0, max: 10 },
+    { key: 'exclude_bought_days', type: 'number', step: '1', min: 0 },
+  ];
+  const METRICS = [['click_through', 'Click-through'], ['add_to_cart', 'Add to cart'], ['conversion', 'Conversion']];
+
+  function variantRow(name = '', share = '', settings = {}) {
+    const cells = [
+      el('td', {}, [el('input', { className: 'ab-variant-name', value: name, required: true, maxLength: 20,
+        'aria-label': 'Variant name' })]),
+      el('td', {}, [el('input', { className: 'ab-share', type: 'number', min: 1, max: 100, step: 'any',
+        value: share, required: true, 'aria-label': 'Share in percent' })]),
+    ];
+    for (const setting of AB_SETTINGS) {
+      const value = settings[setting.key] === undefined ? '' : String(settings[setting.key]);
+      const input = setting.type === 'select'
+        ? el('select', {}, setting.options.map((o) => el('option', { value: o, text: o || 'default' })))
+        : el('input', { type: 'number', step: setting.step, min: setting.min, max: setting.max ?? '' });
+      input.value = value;
+      input.dataset.setting = setting.key;
+      input.setAttribute('aria-label', setting.key.replaceAll('_', ' '));
+      cells.push(el('td', {}, [input]));
+    }
+    cells.push(el('td', {}, [el('button', { type: 'button', className: 'small', text: 'Remove',
+      onclick: (event) => event.target.closest('tr').remove() })]));
+    return el('tr', {}, cells);
+  }
+
+  function resetAbForm() {
+    $('ab-name').value = '';
+    $('ab-variant-rows').replaceChildren(variantRow('A', '50'), variantRow('B', '50', { diversity: 0.3 }));
+  }
+
+  function abSpec() {
+    const variants = [...$('ab-variant-rows').querySelectorAll('tr')].map((row) => {
+      const settings = {};
+      for (const input of row.querySelectorAll('[data-setting]')) {
+        if (input.value === '') continue;
+        settings[input.dataset.setting] = input.tagName === 'SELECT' ? input.value : Number(input.value);
+      }
+      return { name: row.querySelector('.ab-variant-name').value.trim(),
+        share: Number(row.querySelector('.ab-share').value) / 100, settings };
+    });
+    return { name: $('ab-name').value.trim(), variants };
+  }
+
+  function describeProblem(err) {
+    if (Array.isArray(err.detailList)) return err.detailList.map((p) => p.msg).join('; ');
+    return err.message;
+  }
+
+  async function startAbTest(event) {
+    event.preventDefault();
+    const status = $('ab-status');
+    try {
+      const started = await api('POST', `${API}/ab-tests`, abSpec());
+      status.textContent = `Test ${started.id} started.`;
+      status.classList.remove('error');
+      resetAbForm();
+      await loadAbTests();
+    } catch (err) {
+      status.textContent = describeProblem(err);
+      status.classList.add('error');
+    }
+  }
+
+  const settingsText = (settings) => Object.entries(settings).map(([k, v]) => `${k.replaceAll('_', ' ')} ${v}`)
+    .join(', ') || 'the default settings';
+
+  function rateCell(rate) {
+    const verdict = rate.verdict === 'control' ? 'control' : rate.verdict;
+    return el('td', { className: `ab-rate ${rate.verdict.replaceAll(' ', '-')}` }, [
+      el('strong', { text: pct(rate.value) }),
+      el('span', { className: 'muted', text: ` [${pct(rate.low)}, ${pct(rate.high)}] ` }),
+      el('span', { className: 'verdict', text: verdict }),
+    ]);
+  }
+
+  function testReport(test) {
+    const settingsOf = Object.fromEntries(test.variants.map((v) => [v.name, v]));
+    const rows = test.report.map((row) => el('tr', { dataset: { variant: row.variant } }, [
+      el('th', { text: row.variant, title: settingsText(settingsOf[row.variant]?.settings || {}) }),
+      el('td', { text: pct(settingsOf[row.variant]?.share) }),
+      el('td', { className: 'ab-exposures', text: String(row.exposures) }),
+      el('td', { text: String(row.sessions) }),
+      ...METRICS.map(([key]) => rateCell(row[key])),
+    ]));
+    const table = el('table', { className: 'list ab-report' }, [
+      el('thead', {}, [el('tr', {}, [el('th', { text: 'Variant' }), el('th', { text: 'Share' }),
+        el('th', { text: 'Exposures' }), el('th', { text: 'Sessions' }),
+        ...METRICS.map(([, label]) => el('th', { text: `${label} (95 %)` }))])]),
+      el('tbody', {}, rows),
+    ]);
+    const parts = [el('h2', { text: `Test ${test.id}: ${test.name} (${test.status})` }), table,
+      el('ul', { className: 'details' }, test.variants.map((v) => el('li', { text: `${v.name}: ${settingsText(v.settings)}` })))];
+    if (test.status === 'running') {
+      const winner = el('select', { id: 'ab-winner', 'aria-label': 'Winner' }, [
+        el('option', { value: '', text: 'no winner (keep the default)' }),
+        ...test.variants.map((v) => el('option', { value: v.name, text: v.name }))]);
+      parts.push(el('div', { className: 'toolbar' }, [
+        el('label', { text: 'Winner ' }, [winner]),
+        el('button', { id: 'ab-stop', type: 'button', className: 'danger', text: 'Stop the test',
+          onclick: () => stopAbTest(test.id, winner.value || null) }),
+        el('button', { type: 'button', text: 'Refresh', onclick: loadAbTests }),
+      ]));
+    } else if (test.winner) {
+      parts.push(el('p', { className: 'muted', text: `Winner: ${test.winner} (now the default).` }));
+    }
+    return el('div', { id: 'ab-running', className: 'card' }, parts);
+  }
+
+  async function stopAbTest(id, winner) {
+    try {
+      await api('POST', `${API}/ab-tests/${id}/stop`, { winner });
+      $('ab-status').textContent = winner ? `Test ${id} stopped; ${winner} is now the default.` : `Test ${id} stopped.`;
+    } catch (err) {
+      $('ab-status').textContent = describeProblem(err);
+    }
+    await loadAbTests();
+  }
+
+  async function loadAbTests() {
+    const listing = await api('GET', `${API}/ab-tests`);
+    $('ab-default').textContent = settingsText(listing.default_settings);
+    const shown = listing.tests.find((t) => t.status === 'running') || listing.tests[0];
+    $('ab-current').replaceChildren(...(shown ? [testReport(await api('GET', `${API}/ab-tests/${shown.id}`))] : []));
+    $('ab-tests').replaceChildren(...listing.tests.map((t) => el('li', {
+      text: `#${t.id} ${t.name}: ${t.status}${t.winner ? `, winner ${t.winner}` : ''} (${when(t.started_at)})` })));
+    if (!$('ab-variant-rows').children.length) resetAbForm();
+  }
+
   // ---- wiring ----
   $('login-form').addEventListener('submit', signIn);
   $('logout').addEventListener('click', async () => {
@@ -622,6 +759,8 @@
   $('audit-subject').addEventListener('change', () => loadAudit());
   $('customer-form').addEventListener('submit', exportCustomer);
   $('customer-erase').addEventListener('click', eraseCustomer);
+  $('ab-form').addEventListener('submit', startAbTest);
+  $('ab-add-variant').addEventListener('click', () => $('ab-variant-rows').append(variantRow()));
 
   if (state.token) start().catch(() => signOut()); else signOut();
 })();
