@@ -44,7 +44,7 @@ class RecommenderConfig:
     context_weight: float = 1.0  # weight of the chat text's similarity, relative to the fitted text weight
     new_item_popularity: float = 0.0
     event_weights: dict[str, float] = field(default_factory=lambda: {
-        "view": 0.5, "click": 0.7, "add_to_cart": 1.0, "purchase": 1.0})
+        "view": 0.5, "click": 0.7, "add_to_cart": 0.9, "purchase": 1.0})  # distinct: reasons read the kind back
     profile_max_events: int = 50
     diversity: float = 0.0  # MMR trade-off: 0 = pure relevance, 1 = pure novelty
     category_cap: int = 0  # at most this many items of one category in a list (0 = no cap)

@@ -15,7 +15,7 @@ import numpy as np
 
 from recommender.config import RecommenderConfig
 from recommender.data import NextItemRows, read_dataset, read_next_item_rows
-from recommender.metrics import intra_list_similarity, ranking_report
+from recommender.metrics import bootstrap_intervals, intra_list_similarity, ranking_report
 from recommender.scoring import FEATURES, ItemScorer
 from recommender.service import Recommender
 from recommender.training import EmbedFunction, Progress, quiet
@@ -92,6 +92,7 @@ def evaluate_folder(folder: Path, test_path: Path, embed: EmbedFunction | None, 
     scorer = fused.current_scorer
     ranks = full_ranks(scorer, test, config.history_length, variant_weights(scorer))
     report: dict = {"variants": {name: ranking_report(r, CUTOFFS) for name, r in ranks.items()}, "train_s": train_s}
+    report["intervals"] = bootstrap_intervals(ranks["fused"], (10,))  # 95 % over the test rows
     report["latency"] = recommend_latency_ms(fused, test, k=10)
     report["diversity"] = {str(level): _diversity_row(fused, test, level, ils_rows) for level in diversity_levels}
     report["n"] = len(test)
@@ -117,6 +118,7 @@ def _top_list_ranks(recommender: Recommender, rows: NextItemRows) -> np.ndarray:
 def summary_line(report: dict) -> dict:
     """The one JSON object printed last by `shopassist eval-recs` (the fused model)."""
     fused = report["variants"]["fused"]
+    intervals = {f"{key}_ci95": [round(bound, 4) for bound in bounds] for key, bounds in report["intervals"].items()}
     return {"n": report["n"], **{key: round(fused[key], 4) for key in
-                                 ("hr@5", "ndcg@5", "hr@10", "ndcg@10", "hr@20", "ndcg@20")},
+                                 ("hr@5", "ndcg@5", "hr@10", "ndcg@10", "hr@20", "ndcg@20")}, **intervals,
             "train_s": round(report["train_s"], 2), "p50_ms": round(report["latency"]["p50_ms"], 3)}

@@ -37,6 +37,25 @@ def ranking_report(ranks: np.ndarray, cutoffs: Sequence[int]) -> dict[str, float
     return report
 
 
+def bootstrap_intervals(ranks: np.ndarray, cutoffs: Sequence[int], resamples: int = 1000, seed: int = 0,
+                        level: float = 0.95) -> dict[str, tuple[float, float]]:
+    """Percentile bootstrap intervals of HR@K and NDCG@K over the test rows (rows resampled with replacement)."""
+    ranks = np.asarray(ranks, dtype=np.float64)
+    if not ranks.size:
+        return {}
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, ranks.size, size=(resamples, ranks.size))
+    tails = (100 * (1 - level) / 2, 100 * (1 + level) / 2)
+    intervals: dict[str, tuple[float, float]] = {}
+    for k in cutoffs:
+        hits = (ranks <= k).astype(np.float64)
+        gains = np.where(ranks <= k, 1.0 / np.log2(ranks + 1.0), 0.0)
+        for name, values in ((f"hr@{k}", hits), (f"ndcg@{k}", gains)):
+            low, high = np.percentile(values[picks].mean(axis=1), tails)
+            intervals[name] = (float(low), float(high))
+    return intervals
+
+
 def intra_list_similarity(vectors: np.ndarray) -> float:
     """Mean pairwise cosine similarity of a recommended list's item vectors (lower = more diverse)."""
     n = len(vectors)

@@ -5,7 +5,14 @@ import math
 import numpy as np
 import pytest
 
-from recommender.metrics import hit_rate, intra_list_similarity, ndcg, ranking_report, target_rank
+from recommender.metrics import (
+    bootstrap_intervals,
+    hit_rate,
+    intra_list_similarity,
+    ndcg,
+    ranking_report,
+    target_rank,
+)
 
 
 def test_target_rank_is_one_based_and_counts_ties_against_the_target():
@@ -36,3 +43,12 @@ def test_ranking_report_has_hr_and_ndcg_for_every_cutoff():
 def test_intra_list_similarity_is_one_for_copies_and_zero_for_orthogonal_items():
     assert intra_list_similarity(np.array([[1.0, 0.0], [2.0, 0.0]])) == pytest.approx(1.0)
     assert intra_list_similarity(np.eye(3)) == pytest.approx(0.0)
+
+
+def test_bootstrap_interval_holds_the_measured_figure_and_narrows_with_more_rows():
+    rng = np.random.default_rng(3)
+    few, many = rng.integers(1, 40, size=200), rng.integers(1, 40, size=5000)
+    small, large = bootstrap_intervals(few, (10,)), bootstrap_intervals(many, (10,))
+    assert small["hr@10"][0] <= hit_rate(few, 10) <= small["hr@10"][1]
+    assert small["ndcg@10"][0] <= ndcg(few, 10) <= small["ndcg@10"][1]
+    assert large["ndcg@10"][1] - large["ndcg@10"][0] < small["ndcg@10"][1] - small["ndcg@10"][0]

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from recommender.config import RecommenderConfig
+from recommender.scoring import FEATURES
 from recommender.service import Recommendation, Recommender
 
 
@@ -19,7 +20,7 @@ def test_next_item_of_a_walk_comes_first_with_a_behaviour_or_text_reason(model):
     recs = model.recommend([0, 1], k=3, exclude=[0, 1])
     assert recs[0].item_id == 2
     assert all(isinstance(r, Recommendation) for r in recs)
-    assert recs[0].reason.startswith(("often bought with", "similar to"))
+    assert recs[0].reason.startswith(("often bought after", "similar to"))
 
 
 def test_exclude_removes_items_and_k_limits_the_list(model):
@@ -48,13 +49,14 @@ def test_unknown_event_kind_is_refused(model):
 
 def test_new_shopper_gets_popular_items_with_a_popularity_reason(model):
     recs = model.recommend([], k=3)
-    assert len(recs) == 3 and all(r.reason.startswith("popular in") for r in recs)
+    assert len(recs) == 3 and all(r.reason.startswith("popular") for r in recs)
+    assert all(r.because in ("popularity", "recent_popularity") and r.anchor_id is None for r in recs)
 
 
 def test_new_shopper_with_chat_text_gets_items_matching_it(model):
     recs = model.recommend([], context_text="yellow stapler", k=1)
     assert recs[0].item_id == model.item_ids.tolist().index(23)  # "yellow stapler"
-    assert recs[0].reason == "matches 'yellow stapler'"
+    assert recs[0].reason == "matches 'yellow stapler'" and recs[0].because == "context"
 
 
 def test_a_new_item_without_behaviour_is_recommended_through_its_text(model):
@@ -102,3 +104,40 @@ def test_every_cf_model_trains_and_ranks(catalogue, interactions, embed):
                                                                                   neighbours_k=10))
         scores = model.score_all([0, 1])
         assert scores.shape == (len(catalogue.ids),) and np.isfinite(scores).all()
+
+
+LINKS = {"cf": "cf", "text_max": "text_neighbours", "lexical_max": "lexical"}  # feature -> matrix whose max it is
+
+
+@pytest.mark.parametrize(("history", "events"), [([0, 1], []), ([6, 13, 20], []), ([], [(13, "view")]),
+                                                   ([25], [(7, "view"), (8, "add_to_cart")])])
+def test_each_reason_names_the_feature_that_contributed_most_and_the_history_item_behind_it(model, history, events):
+    profile = f"reasons-{history}-{events}"
+    for item_id, kind in events:
+        model.observe(profile, item_id, kind)
+    scorer = model.current_scorer
+    ids = history + [item_id for item_id, _ in events]
+    shopper = scorer.to_history(ids, [1.0] * len(history) + [model.config.event_weights[k] for _, k in events])
+    did = {**dict.fromkeys(history, "bought"), **{i: {"view": "viewed", "add_to_cart": "put in your cart"}[k]
+                                                  for i, k in events}}
+    for rec in model.recommend(history, k=8, customer_id=profile):
+        item = scorer.index_of[rec.item_id]
+        contributions = scorer.features(shopper, np.array([item]))[0] * scorer.weights
+        top = FEATURES[int(np.argmax(contributions))]
+        assert rec.because == (top if contributions.max() > 0 else "popularity"), rec
+        if rec.anchor_id is None:
+            assert rec.reason.startswith(("popular", "you ")), rec
+            continue
+        anchor = scorer.index_of[rec.anchor_id]
+        assert f"'{model._state.titles[anchor]}'" in rec.reason  # noqa: SLF001
+        if top.endswith("_last"):
+            assert rec.anchor_id == ids[-1]
+        if top.startswith("cf") or top in LINKS:  # the anchor's own link is the largest behind the feature
+            matrix = getattr(scorer, LINKS.get(top, "cf"))
+            links = matrix[shopper.indices][:, [item]].toarray().ravel()
+            assert matrix[anchor, item] == pytest.approx(links.max() if top in LINKS or top == "cf_last"
+                                                         else links[:-1].max()), rec
+        expected = {"cf": "often bought after", "te": "similar to", "le": "similar to", "sa": "same brand as"}
+        assert rec.reason.startswith(expected[top[:2]]), rec
+        if not top.startswith("cf"):
+            assert rec.reason.endswith(f"you {did[rec.anchor_id]}"), rec
