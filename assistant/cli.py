@@ -219,6 +219,8 @@ def eval_recs(
     for level, row in report["diversity"].items():
         typer.echo(f"mmr diversity={level}: ils@10={row['ils@10']:.4f} top10 hr@10={row['hr@10']:.4f}")
     typer.echo(f"recommend latency p50={report['latency']['p50_ms']:.3f}ms p99={report['latency']['p99_ms']:.3f}ms")
+    typer.echo("fused, 95 % bootstrap over the test rows: " + "  ".join(
+        f"{key}=[{low:.4f}, {high:.4f}]" for key, (low, high) in report["intervals"].items()))
     typer.echo(json.dumps(summary_line(report)))
 
 
