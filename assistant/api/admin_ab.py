@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from assistant.admin.ab_tests import AbTestConflict, AbTestNotFound, AbTests, AbTestSpec
+from assistant.admin.ab_tests import AbTests, AbTestSpec
+from assistant.api.admin_errors import admin_errors
 from assistant.api.deps import get_runtime
 from assistant.runtime import Runtime
 
@@ -32,26 +33,19 @@ async def list_tests(tests: AbTests = Depends(ab_tests)) -> dict[str, Any]:
 @router.post("", status_code=201)
 async def start_test(spec: AbTestSpec, tests: AbTests = Depends(ab_tests)) -> dict[str, Any]:
     """Start a test (one at a time): shoppers are split by the variants' shares, each always in one variant."""
-    try:
+    with admin_errors():
         return await tests.create(spec)
-    except AbTestConflict as e:
-        raise HTTPException(409, str(e)) from e
 
 
 @router.get("/{test_id}")
 async def read_test(test_id: int, tests: AbTests = Depends(ab_tests)) -> dict[str, Any]:
     """The test and, per variant: exposures, click-through, add-to-cart, conversion with 95 % intervals."""
-    try:
+    with admin_errors():
         return await tests.view(test_id)
-    except AbTestNotFound as e:
-        raise HTTPException(404, str(e)) from e
 
 
 @router.post("/{test_id}/stop")
 async def stop_test(test_id: int, body: StopRequest, tests: AbTests = Depends(ab_tests)) -> dict[str, Any]:
-    try:
+    """Stop a running test; the winner's settings (if one is named) are served to everyone from now on."""
+    with admin_errors():
         return await tests.stop(test_id, body.winner)
-    except AbTestNotFound as e:
-        raise HTTPException(404, str(e)) from e
-    except AbTestConflict as e:
-        raise HTTPException(409, str(e)) from e

@@ -7,12 +7,15 @@ from contextlib import contextmanager
 
 from fastapi import HTTPException
 
+from assistant.admin.ab_tests import AbTestConflict, AbTestNotFound
 from assistant.admin.catalogue import ItemConflict, ItemNotFound
 from assistant.admin.faq_bulk import ImportRefused
 from assistant.admin.faq_service import FaqNotFound, IndexWriteFailed, StoreWriteFailed
 from assistant.cluster.jobs import JobBusy
 
 STATUS: dict[type[Exception], int] = {
+    AbTestNotFound: 404,
+    AbTestConflict: 409,
     FaqNotFound: 404,
     ItemNotFound: 404,
     ItemConflict: 409,
