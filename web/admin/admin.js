@@ -708,7 +708,7 @@
     } else if (test.winner) {
       parts.push(el('p', { className: 'muted', text: `Winner: ${test.winner} (now the default).` }));
     }
-    return el('div', { id: 'ab-running', className: 'card' }, parts);
+    return el('div', { id: test.status === 'running' ? 'ab-running' : 'ab-latest', className: 'card' }, parts);
   }
 
   async function stopAbTest(id, winner) {
