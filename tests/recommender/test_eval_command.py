@@ -8,7 +8,8 @@ from assistant.cli import app
 from recommender.data import read_interactions, read_next_item_rows
 from tests.recommender.conftest import write_dataset_folder
 
-SUMMARY_KEYS = {"n", "hr@5", "ndcg@5", "hr@10", "ndcg@10", "hr@20", "ndcg@20", "train_s", "p50_ms"}
+SUMMARY_KEYS = {"n", "hr@5", "ndcg@5", "hr@10", "ndcg@10", "hr@20", "ndcg@20", "hr@10_ci95", "ndcg@10_ci95",
+                "train_s", "p50_ms"}
 
 
 def test_holdout_copy_drops_the_valid_pairs_and_keeps_only_earlier_rows(tmp_path):
@@ -34,5 +35,7 @@ def test_eval_recs_prints_every_variant_and_ends_with_one_json_object(tmp_path):
     assert set(summary) == SUMMARY_KEYS and summary["n"] == 120
     # the synthetic walks are deterministic: the fused model finds the next item at the top
     assert summary["hr@5"] > 0.9 and summary["hr@5"] <= summary["hr@10"] <= summary["hr@20"]
+    low, high = summary["ndcg@10_ci95"]  # a 95 % bootstrap interval over the test rows
+    assert low <= summary["ndcg@10"] <= high
     assert any(line.startswith("popularity") for line in lines)
     assert any(line.startswith("cf") for line in lines)
