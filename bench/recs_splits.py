@@ -67,6 +67,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("datasets", nargs="+", help="data-set names, e.g. amazon_office amazon_industrial")
     parser.add_argument("--variants", nargs="+", default=["base"])
+    parser.add_argument("--splits", nargs="+", default=["valid", "training period"], help="valid, training period")
     parser.add_argument("--state", type=Path, default=Path(".state"))
     parser.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
     parser.add_argument("--text-cache", type=Path, help="a text-vector cache (e.g. .state/recs_text_vectors.npz)")
@@ -80,6 +81,8 @@ def main() -> None:
     embed = CachedEmbedder(encode, args.text_cache) if args.text_cache else encode
     for name in args.datasets:
         for split, (folder, test_path) in splits(args.state, args.data_dir, name).items():
+            if split not in args.splits:
+                continue
             for spec in args.variants:
                 result = measure(folder, test_path, variant_config(spec), embed)
                 lead = {f"{key}_lead": round(result[key] / MINIONEREC[name][key] - 1, 3) for key in TARGET_LEAD}
