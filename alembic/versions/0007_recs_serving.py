@@ -1,14 +1,14 @@
 """items.consumable, A/B tests of recommendation serving settings, and the test of each exposure
 
-Revision ID: 0005_recs_serving
-Revises: 0004_answer_state
+Revision ID: 0007_recs_serving
+Revises: 0006_job_heartbeats
 Create Date: 2026-12-01
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_recs_serving"
-down_revision = "0004_answer_state"
+revision = "0007_recs_serving"
+down_revision = "0006_job_heartbeats"
 branch_labels = None
 depends_on = None
 
