@@ -221,8 +221,7 @@ async def suggestions_for(rt: Runtime, chat: ChatSession) -> list[ItemCard]:
     catalog = rt.toolbox.catalog
     customer, profile = profile_inputs(chat.customer_id, chat.id, chat.activity_consent)
     history = await catalog.purchased_items(customer) if customer else []
-    bought = await catalog.recently_bought(chat.customer_id, rt.settings.exclude_bought_days) \
-        if chat.customer_id else set()
+    bought = await catalog.recently_bought(chat.customer_id, chat.id, rt.settings.exclude_bought_days)
     last = await _last_shopper_text(rt, chat.id)
     k = rt.settings.agent_suggestions
     picks = await asyncio.to_thread(rec.recommend, history, last, 3 * k, tuple(bought), profile)
