@@ -1,14 +1,14 @@
 """items.consumable, A/B tests of recommendation serving settings, and the test of each exposure
 
-Revision ID: 0007_recs_serving
-Revises: 0006_job_heartbeats
+Revision ID: 0008_recs_serving
+Revises: 0007_item_active
 Create Date: 2026-12-01
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_recs_serving"
-down_revision = "0006_job_heartbeats"
+revision = "0008_recs_serving"
+down_revision = "0007_item_active"
 branch_labels = None
 depends_on = None
 
