@@ -50,6 +50,14 @@ ACTIONS: dict[str, OrderActionSpec] = {a.name: a for a in (
                  "person from our team who can help.",
         handoff_when_too_late=True),
     OrderActionSpec(
+        "change_quantity", PROCESSING, PROCESSING,
+        ask="Shall I change \"{title}\" in {order} to {quantity}? Please answer yes or no.",
+        done="Done: order #{order_id} now has {quantity} x \"{title}\".",
+        kept="All right, order #{order_id} stays as it is.",
+        too_late="Order #{order_id} {status_sentence}, so I can't change it any more. I'm handing you to a "
+                 "person from our team who can help.",
+        handoff_when_too_late=True),
+    OrderActionSpec(
         "start_return", SENT, SENT,
         ask="Shall I open a {kind} request for {order}? Please answer yes or no.",
         done="Done: {kind} request {number} is open for order #{order_id}. Ask me \"where is my refund?\" "
@@ -63,6 +71,7 @@ ACTIONS: dict[str, OrderActionSpec] = {a.name: a for a in (
 _ADDRESS = re.compile(r"\b(?:to|is now|new address(?: is)?:?)\s+(.{6,200})$", re.I)
 _REMOVE = re.compile(r"\b(?:remove|delete|take out|drop|don'?t want|do not want)\b", re.I)
 _RETURN = re.compile(r"\breturn", re.I)
+_QUANTITY = re.compile(r"\b(?:quantity|qty)\b.*?\bto\s+(\d{1,2})\b|\b(?:make it|change it to)\s+(\d{1,2})\b", re.I)
 
 
 def address_in(text: str) -> str | None:
@@ -76,6 +85,13 @@ def address_in(text: str) -> str | None:
 
 def wants_removal(text: str) -> bool:
     return bool(_REMOVE.search(text))
+
+
+def quantity_in(text: str) -> int | None:
+    """A new quantity for an order line ("change the quantity of the pens to 3"), 1-99."""
+    m = _QUANTITY.search(text)
+    n = int(m.group(1) or m.group(2)) if m else None
+    return n if n and 1 <= n <= 99 else None
 
 
 def return_kind(text: str) -> str:

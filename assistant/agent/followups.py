@@ -57,6 +57,7 @@ FOLLOW_UPS: tuple[FollowUp, ...] = (
     # requests worded so plainly that no context is needed (a rule layer under the intent model)
     FollowUp("new_address", _p(r"\b(?:change|update|correct|new)\b.*\b(?:shipping|delivery)?\s*address\b"),
              "customer", "change_address"),
+    FollowUp("change_quantity", _p(r"\b(?:quantity|qty)\b.*\bto\s+\d{1,2}\b"), "customer", "change_item"),
     FollowUp("remove_from_order", _p(r"\b(?:remove|delete|take out)\b.+\bfrom (?:my |the )?order\b"),
              "customer", "change_item"),
     FollowUp("payment_problem", _p(r"\b(?:payment|card|charged|paid)\b.*\b(?:fail\w*|declin\w*|twice|double|wrong"

@@ -16,6 +16,7 @@ from assistant.agent.actions import (
     OrderActionSpec,
     address_in,
     line_named,
+    quantity_in,
     return_kind,
     wants_removal,
 )
@@ -182,12 +183,16 @@ class OrderDialogue:
         order = picked.order
         if order.status not in spec.allowed:
             return self._too_late(state, spec, order)
-        if not wants_removal(state["text"]):
+        quantity = quantity_in(state["text"])
+        if not wants_removal(state["text"]) and quantity is None:
             return with_order(order, state, reply=replies.CHANGE_HANDOFF.format(order_id=order.order_id),
                               handoff=True, handoff_reason=f"change_order: order #{order.order_id}")
         line = line_named(state["text"], order.lines) or pick_by_ordinal(state["text"], order.lines)
         if line is None and len(order.lines) == 1:
             line = order.lines[0]
+        if line is not None and quantity is not None:
+            return self._ask(state, ACTIONS["change_quantity"], order,
+                             {"line_id": line.line_id, "title": line.title, "quantity": quantity})
         if line is None:
             return with_order(order, state, reply=replies.WHICH_LINE.format(order_id=order.order_id),
                               options=[{"label": ln.title[:40], "value": f"remove {ln.title[:60]}"}

@@ -212,6 +212,20 @@ async def _write_remove_item(db: AsyncSession, customer_id: str, order_id: int, 
     return {"line_id": args["line_id"]}
 
 
+async def _write_quantity(db: AsyncSession, customer_id: str, order_id: int, args: dict) -> dict | None:
+    open_order = await db.scalar(select(Order.id).where(*_still(order_id, customer_id, {OrderStatus.PROCESSING})))
+    if open_order is None:
+        return None
+    res = await db.execute(update(OrderLine).where(OrderLine.id == args["line_id"], OrderLine.order_id == order_id)
+                           .values(quantity=int(args["quantity"])))
+    if res.rowcount != 1:
+        return None
+    await db.execute(update(Order).where(Order.id == order_id).values(updated_at=utcnow()))
+    db.add(OrderStatusChange(order_id=order_id, status=OrderStatus.PROCESSING,
+                             note=f"{args.get('title', 'an item')}: quantity changed to {args['quantity']}"))
+    return {}
+
+
 async def _write_return(db: AsyncSession, customer_id: str, order_id: int, args: dict) -> dict | None:
     allowed = await db.scalar(select(Order.id).where(
         *_still(order_id, customer_id, {OrderStatus.SHIPPED, OrderStatus.DELIVERED})))
@@ -225,4 +239,5 @@ async def _write_return(db: AsyncSession, customer_id: str, order_id: int, args:
 
 
 _WRITERS = {"cancel_order": _write_cancel, "change_address": _write_address, "remove_item": _write_remove_item,
+            "change_quantity": _write_quantity,
             "start_return": _write_return}

@@ -61,8 +61,8 @@ ASK_ADDRESS = "What is the new shipping address for order #{order_id}? Please wr
 ONLY_LINE = ("\"{title}\" is the only item in order #{order_id}, so removing it would empty the order: "
              "shall I cancel the whole order instead? Just say \"cancel it\".")
 WHICH_LINE = "Which item of order #{order_id} shall I remove?"
-CHANGE_HANDOFF = ("I can remove an item from an order that has not shipped yet; for other changes to order "
-                  "#{order_id} I'm handing you to a person from our team.")
+CHANGE_HANDOFF = ("I can remove an item from an order that has not shipped yet, or change how many you get; "
+                  "for other changes to order #{order_id} I'm handing you to a person from our team.")
 RETURN_OPEN = "There is already a {kind} request for order #{order_id}: {number}, {status} (opened {opened})."
 REFUND_STATUS = "Your {kind} request {number} for order #{order_id} is {status} (opened {opened})."
 NO_RETURNS = "I can't find a return or refund request on your account."

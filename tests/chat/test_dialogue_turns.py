@@ -238,3 +238,19 @@ async def test_items_bought_recently_are_not_suggested_or_found_again(sqlite_ser
     assert not bought & {c["item_id"] for c in found["items"] + suggested["items"]}
     assert all(c["available"] for c in suggested["items"])  # suggestions are things one can buy now
     await chat.close()
+
+
+async def test_the_quantity_of_an_item_changes_before_shipment_after_a_yes(sqlite_server, db):
+    customer, orders = customer_where(db, lambda os: bool(os) and os[0].status == "processing"
+                                      and len(open_orders(os)) == 1, "one processing order")
+    order = orders[0]
+    line_id, item_id = order.lines[0].id, order.lines[0].item_id
+    title = db.get(Item, item_id).title
+    chat = await open_chat(sqlite_server, customer)
+    _, question = await chat.say(f"change the quantity of {title[:40]} in order #{order.id} to 3")
+    assert "to 3" in question["text"] and question["options"], question
+    _, done = await chat.say("yes")
+    assert "now has 3 x" in done["text"]
+    assert db.scalar(select(OrderLine.quantity).where(OrderLine.id == line_id).execution_options(
+        populate_existing=True)) == 3
+    await chat.close()

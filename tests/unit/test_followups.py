@@ -48,3 +48,15 @@ def test_ordinals_pick_from_a_list():
 
 def test_an_unreadable_stored_context_starts_fresh():
     assert DialogueContext.of({"items": "nonsense"}) == DialogueContext()
+
+
+@pytest.mark.parametrize(("text", "quantity"), [
+    ("change the quantity of the pens in order #12 to 3", 3),
+    ("please set the qty to 2", 2),
+    ("change my address to 12 Elm Street", None),
+    ("quantity to 0", None),
+])
+def test_a_new_quantity_is_read_from_the_request(text, quantity):
+    from assistant.agent.actions import quantity_in
+
+    assert quantity_in(text) == quantity
