@@ -24,8 +24,9 @@ install: $(VENV)/.installed
 setup: install
 	$(BIN)/shopassist setup
 
+# demo mode: the demo page signs in as any demo customer without the shop's signature (never in public)
 serve: install
-	$(BIN)/shopassist serve
+	$(BIN)/shopassist serve --demo
 
 run: setup serve
 

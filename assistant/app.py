@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from assistant import metrics
 from assistant.admin.stats import refresh_metrics
-from assistant.api import admin, agent_desk, auth, health, left_messages, privacy, sessions
+from assistant.api import admin, agent_desk, auth, demo, health, left_messages, privacy, sessions
 from assistant.api.hardening import CorsByRoute, RequestInput, SecurityHeaders, require_metrics_access
 from assistant.chat import socket as chat_socket
 from assistant.config import REPO_ROOT, Settings, get_settings
@@ -22,16 +23,23 @@ from assistant.limits import RateLimited
 from assistant.privacy.log_redaction import install_log_redaction
 from assistant.privacy.retention import retention_loop
 from assistant.runtime import build_runtime
+from assistant.security import check_secret_key, warm_dummy_password_hash
 
 WEB_DIR = REPO_ROOT / "web"
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     install_log_redaction()
+    check_secret_key(settings.secret_key, settings.host, settings.demo_mode)  # InsecureSecretKey: no app
+    if settings.demo_mode:
+        log.warning("DEMO MODE: anyone may sign in as any demo customer (GET /api/demo/customers, unsigned "
+                    "POST /api/sessions); never expose this server")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        await asyncio.to_thread(warm_dummy_password_hash)  # the first unknown e-mail costs what the others do
         app.state.runtime = await build_runtime(settings)
         retention = asyncio.create_task(retention_loop(app.state.runtime.sessions, settings.retention_days,
                                                        settings.retention_interval_s))
@@ -57,6 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(sessions.router)
     app.include_router(privacy.shopper_router)
+    if settings.demo_mode:
+        app.include_router(demo.router)
     app.include_router(auth.router)
     app.include_router(chat_socket.router)
     app.include_router(admin.router)

@@ -24,16 +24,32 @@ def setup(
 @app.command()
 def serve(host: str | None = None, port: int | None = None,
           workers: int | None = typer.Option(None, help="worker processes (default SHOPASSIST_WORKERS, 1); "
-                                             "more than one needs SHOPASSIST_REDIS_URL and SHOPASSIST_CHROMA_URL")
+                                             "more than one needs SHOPASSIST_REDIS_URL and SHOPASSIST_CHROMA_URL"),
+          demo: bool = typer.Option(False, help="demo mode: anyone may sign in as a demo customer (never in public)"),
           ) -> None:
     """Run the chat server (widget at /, agent console at /agent/, admin at /admin/)."""
+    import logging
+    import os
+
     import uvicorn
 
     from assistant.app import server_options
     from assistant.config import get_settings
+    from assistant.security import InsecureSecretKey, check_secret_key
     from assistant.store.database import upgrade_schema
 
+    # the app factory (in every worker) reads the settings from the environment: pass the options on there
+    if demo:
+        os.environ["SHOPASSIST_DEMO_MODE"] = "true"
+    if host:
+        os.environ["SHOPASSIST_HOST"] = host
+    get_settings.cache_clear()
     settings = get_settings()
+    try:
+        check_secret_key(settings.secret_key, settings.host, settings.demo_mode)
+    except InsecureSecretKey as e:
+        typer.echo(f"shopassist serve: {e}", err=True)
+        raise typer.Exit(2) from None
     workers = workers or settings.workers
     if workers > 1:
         missing = [name for name, value in (("SHOPASSIST_REDIS_URL", settings.redis_url),
@@ -43,8 +59,9 @@ def serve(host: str | None = None, port: int | None = None,
             raise typer.BadParameter(f"{workers} workers share a bus and indexes: set {' and '.join(missing)} "
                                      "(see the README, \"Several workers and machines\")", param_hint="--workers")
         upgrade_schema(settings.resolved_database_url)  # once, before the workers start side by side
-    uvicorn.run("assistant.app:create_app", factory=True, host=host or settings.host,
-                port=port or settings.port, workers=workers, log_level="info", **server_options(settings))
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s:  %(message)s")  # the app's warnings
+    uvicorn.run("assistant.app:create_app", factory=True, host=settings.host, port=port or settings.port,
+                workers=workers, log_level="info", **server_options(settings))
 
 
 def _recs_embedder(with_text: bool):

@@ -11,6 +11,8 @@ from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# public, so refused off loopback outside demo mode (assistant/security.py: check_secret_key)
+DEVELOPMENT_SECRET_KEY = "change-me-in-production-this-is-only-a-dev-key"
 
 
 class RateLimit(BaseModel):
@@ -38,9 +40,16 @@ class Settings(BaseSettings):
     # serving
     host: str = "127.0.0.1"
     port: int = 8000
-    secret_key: str = Field(default="change-me-in-production-this-is-only-a-dev-key",
+    secret_key: str = Field(default=DEVELOPMENT_SECRET_KEY,
                             description="signs session and agent tokens")
     agent_token_ttl_s: int = 8 * 3600
+    session_token_ttl_s: int = Field(default=24 * 3600, description="lifetime of a shopper token")
+    identity_secret: str | None = Field(default=None, description="shared with the shop's backend, which signs "
+                                        "customer ids with it (HMAC-SHA256); None = anonymous shoppers only")
+    demo_mode: bool = Field(default=False, description="`serve --demo`: demo customers listed and signed in "
+                            "without a signature; never on a public server")
+    agent_recheck_s: float = Field(default=5.0, description="how often an open agent socket re-reads the agent row")
+    auth_timeout_s: float = Field(default=10.0, description="how long a socket waits for its auth frame")
     max_message_chars: int = 2000
     max_frame_bytes: int = 16_384
     # batch-1 inference threads per call: the server runs many small calls side by side, and more threads

@@ -20,6 +20,8 @@ ANSWER_FAILURES = Counter("shopassist_answer_failures_total", "Turns that failed
 ANSWER_SWEPT = Counter("shopassist_answers_swept_total", "Pending messages claimed by a sweep (not answered "
                        "at once: a dead worker, a failed turn)")
 RATE_LIMITED = Counter("shopassist_rate_limited_total", "Requests and frames refused by a rate limit", ["what"])
+PASSWORD_CHECKS = Counter("shopassist_password_checks_total",
+                          "argon2 verifications of logins (an unknown e-mail is checked against a dummy hash)")
 AGENT_ACTIONS = Counter("shopassist_agent_actions_total", "Agent console actions on sessions", ["action"])
 
 # dashboard figures over the admin window (stats_window_hours), recomputed from SQL when /metrics is scraped

@@ -9,7 +9,7 @@ By default every session sends its next message as soon as the reply arrives (a 
 worst case, latency grows with N once the server is saturated); ``--think-ms`` paces sessions like
 shoppers who read and type between messages.
 
-    shopassist serve &                      # or `make run`
+    shopassist serve --demo &               # or `make run` (demo: signed-in sessions)
     .venv/bin/python bench/chat_latency.py  # N=20, 10 turns each
     .venv/bin/python bench/chat_latency.py --sessions 50 --turns 5 --url http://127.0.0.1:8000
 
@@ -104,9 +104,14 @@ async def open_session(http: httpx.AsyncClient, base: str, customer_id: str | No
     return body["session_id"], body["token"]
 
 
-def socket_url(base: str, session_id: str, token: str) -> str:
+def socket_url(base: str, session_id: str) -> str:
     ws_base = "wss" + base[5:] if base.startswith("https") else "ws" + base[4:]
-    return f"{ws_base}/ws/chat?{urlencode({'session_id': session_id, 'token': token})}"
+    return f"{ws_base}/ws/chat?{urlencode({'session_id': session_id})}"
+
+
+async def authenticate(ws, token: str) -> None:
+    """The first frame carries the token (never the URL)."""
+    await ws.send(json.dumps({"type": "auth", "token": token}))
 
 
 async def one_turn(ws, text: str, timeout_s: float) -> tuple[float | None, float, dict]:
@@ -139,7 +144,8 @@ async def run_session(index: int, args, customers: list[str], results: Results, 
         reopen_budget -= 1
         session_id, token = await open_session(http, args.url, customer)
         results.sessions_opened += 1
-        async with connect(socket_url(args.url, session_id, token), open_timeout=args.timeout) as ws:
+        async with connect(socket_url(args.url, session_id), open_timeout=args.timeout) as ws:
+            await authenticate(ws, token)
             while turn < args.turns:
                 kind, text = message_for(index, turn)
                 text = recased(text, casing) if args.fresh_text else text
@@ -175,7 +181,8 @@ def percentile(values: list[float], q: float) -> float:
 async def warm_up(args, http: httpx.AsyncClient) -> None:
     """A few turns on one session so lazy model loading is not measured."""
     session_id, token = await open_session(http, args.url, None)
-    async with connect(socket_url(args.url, session_id, token), open_timeout=args.timeout) as ws:
+    async with connect(socket_url(args.url, session_id), open_timeout=args.timeout) as ws:
+        await authenticate(ws, token)
         for kind in ("greeting", "faq", "product", "recommendation"):
             with contextlib.suppress(TimeoutError, RuntimeError):
                 await one_turn(ws, SCRIPT[kind][0], args.timeout * 4)

@@ -24,6 +24,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from assistant.config import RateLimit, Settings  # noqa: E402
+from tests.chat.client import TEST_IDENTITY_SECRET  # noqa: E402
 
 PG_BASE_URL = os.environ.get("SHOPASSIST_TEST_PG_URL", "postgresql+psycopg://127.0.0.1:5432/test")
 TEST_ITEM_LIMIT = 300
@@ -119,6 +120,8 @@ ROOMY_LIMITS = {name: RateLimit(burst=100_000, per_minute=100_000) for name in (
 
 
 def shop_settings(state: Path, database_url: str | None = None, **overrides) -> Settings:
+    overrides.setdefault("identity_secret", TEST_IDENTITY_SECRET)  # tests/chat/client.py signs customer ids
+    overrides.setdefault("agent_recheck_s", 1.0)  # an agent losing access loses the open socket within ~1 s
     return Settings(state_dir=state, database_url=database_url, demo_item_limit=TEST_ITEM_LIMIT,
                     secret_key="test-secret-key-of-at-least-32-bytes!",
                     **{**ROOMY_LIMITS, "login_free_failures": 1000, "login_free_failures_per_account": 1000,
@@ -149,9 +152,10 @@ class LiveServer:
     A restart is ``stop()`` then ``LiveServer(old.settings, port=old.port).start()``.
     """
 
-    def __init__(self, settings: Settings, port: int | None = None) -> None:
+    def __init__(self, settings: Settings, port: int | None = None, log_level: str = "warning") -> None:
         self.settings = settings
         self._pinned_port = port
+        self._log_level = log_level
         self._build(port or _free_port())
 
     def _build(self, port: int) -> None:
@@ -161,7 +165,7 @@ class LiveServer:
 
         self.port = port
         self.app = create_app(self.settings)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level=self._log_level,
                                 **server_options(self.settings))
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
@@ -215,5 +219,13 @@ def live_server(backend_settings) -> Iterator[LiveServer]:
 def sqlite_server(shop_state) -> Iterator[LiveServer]:
     """The server on the embedded default only (for tests that need no backend matrix)."""
     server = LiveServer(shop_settings(shop_state)).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def demo_server(shop_state) -> Iterator[LiveServer]:
+    """The server in demo mode (`shopassist serve --demo`): demo customers listed, unsigned demo sign-in."""
+    server = LiveServer(shop_settings(shop_state, demo_mode=True)).start()
     yield server
     server.stop()

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assistant.api.deps import client_address, current_agent, get_db, get_runtime
 from assistant.limits import LoginThrottle
 from assistant.runtime import Runtime
-from assistant.security import AgentClaims, issue_agent_token, verify_password
+from assistant.security import AgentClaims, check_password, issue_agent_token
 from assistant.store.models import Agent, RevokedToken
 
 router = APIRouter(prefix="/api/agent", tags=["auth"])
@@ -44,7 +44,8 @@ async def login(body: LoginRequest, request: Request, rt: Runtime = Depends(get_
     throttle = LoginThrottle(rt.limiter, rt.settings)
     await throttle.check(email, address)  # 429 with Retry-After before any password is looked at
     agent = await db.scalar(select(Agent).where(Agent.email == email))
-    if agent is None or not verify_password(agent.password_hash, body.password):
+    # off the event loop; an unknown e-mail checks a dummy hash, so timing does not tell which e-mails exist
+    if not await check_password(agent.password_hash if agent else None, body.password):
         await throttle.failed(email, address)
         raise HTTPException(401, "wrong email or password")
     await throttle.succeeded(email, address)

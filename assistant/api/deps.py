@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assistant.runtime import Runtime
 from assistant.security import AgentClaims, TokenError, read_agent_token, read_session_token
-from assistant.store.models import RevokedToken
+from assistant.store.models import Agent, RevokedToken
 
 bearer = HTTPBearer(auto_error=False)
 AGENT_ROLES = ("agent", "admin")
@@ -55,14 +56,21 @@ def check_agent_role(agent: AgentClaims) -> AgentClaims:
 
 
 async def agent_from_token(rt: Runtime, token: str | None) -> AgentClaims:
+    """The agent a token names, as the store says it is now: 401 for a bad, expired or revoked token or an
+    agent that no longer exists; the role and name are the row's (a demoted admin is an agent at once)."""
     try:
         claims = read_agent_token(rt.settings.secret_key, token)
     except TokenError as e:
         raise HTTPException(401, str(e)) from e
+    if claims.role not in AGENT_ROLES:
+        return claims  # signed, but never an agent token: check_agent_role answers 403
     async with rt.sessions() as db:
         if await db.get(RevokedToken, claims.jti) is not None:
             raise HTTPException(401, "token revoked")
-    return claims
+        agent = await db.get(Agent, claims.agent_id)
+    if agent is None:
+        raise HTTPException(401, "this agent account no longer exists")
+    return replace(claims, role=agent.role, name=agent.name)
 
 
 async def current_admin(agent: AgentClaims = Depends(current_agent)) -> AgentClaims:

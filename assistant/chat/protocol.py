@@ -19,6 +19,16 @@ StoreInt = Annotated[int, Field(ge=0, le=2**31 - 1)]
 # ---------- client -> server ----------
 
 
+class AuthFrame(BaseModel):
+    """The first frame on /ws/chat and /ws/agent: the token travels here, never in the URL (URLs are logged)."""
+
+    type: Literal["auth"]
+    token: str = Field(min_length=1, max_length=4096)
+
+
+auth_frame_adapter: TypeAdapter[AuthFrame] = TypeAdapter(AuthFrame)
+
+
 class MessageFrame(BaseModel):
     type: Literal["message"]
     text: TypedText

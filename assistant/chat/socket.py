@@ -30,6 +30,7 @@ from assistant.chat.protocol import (
     TypingNotice,
 )
 from assistant.chat.service import ChatService, FrameRefused
+from assistant.chat.socket_auth import CLOSE_UNAUTHORIZED, SocketAuthFailed, close_refused, receive_token
 from assistant.limits import RateLimited, enforce
 from assistant.security import TokenError, read_session_token
 from assistant.store.models import SessionState
@@ -37,7 +38,6 @@ from assistant.store.models import SessionState
 log = logging.getLogger(__name__)
 router = APIRouter()
 
-CLOSE_UNAUTHORIZED = 4401
 CLOSE_UNKNOWN_SESSION = 4404
 # "service restart": a dependency failed (the message bus); the client reconnects and resumes by seq
 CLOSE_RECONNECT = 1012
@@ -49,11 +49,19 @@ class FrameSender:
     def __init__(self, ws: WebSocket) -> None:
         self._ws = ws
         self._lock = asyncio.Lock()
+        self._closed = False
 
     async def send(self, frame: dict[str, Any] | Any) -> None:
         data = frame if isinstance(frame, dict) else frame.model_dump()
         async with self._lock:
-            await self._ws.send_text(json.dumps(data))
+            if not self._closed:  # after close() frames are dropped; the reader sees the close and ends
+                await self._ws.send_text(json.dumps(data))
+
+    async def close(self, reason: str, code: int = CLOSE_UNAUTHORIZED) -> None:
+        async with self._lock:
+            if not self._closed:
+                self._closed = True
+                await close_refused(self._ws, reason, code)
 
 
 @asynccontextmanager
@@ -69,14 +77,16 @@ async def running(coro) -> AsyncIterator[None]:
 
 
 @router.websocket("/ws/chat")
-async def chat_socket(ws: WebSocket, session_id: str = "", token: str = "") -> None:
+async def chat_socket(ws: WebSocket, session_id: str = "") -> None:
     rt = ws.app.state.runtime
     await ws.accept()
     try:
-        if read_session_token(rt.settings.secret_key, token) != session_id:
+        if read_session_token(rt.settings.secret_key, await receive_token(ws, rt.settings)) != session_id:
             raise TokenError("token is for another session")
-    except TokenError as e:
-        await ws.close(code=CLOSE_UNAUTHORIZED, reason=str(e))
+    except (TokenError, SocketAuthFailed) as e:
+        await close_refused(ws, str(e))
+        return
+    except WebSocketDisconnect:
         return
     try:
         chat = await rt.chat.store.get_session(session_id)

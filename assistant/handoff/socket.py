@@ -29,12 +29,12 @@ from assistant.chat.protocol import (
 )
 from assistant.chat.service import FrameRefused
 from assistant.chat.socket import (
-    CLOSE_UNAUTHORIZED,
     FrameSender,
     close_for_reconnect,
     running,
     subscribe_or_close,
 )
+from assistant.chat.socket_auth import CLOSE_UNAUTHORIZED, SocketAuthFailed, close_refused, receive_token
 from assistant.handoff.desk import AgentDesk
 from assistant.handoff.views import queue_item
 from assistant.privacy.audit import READ_TRANSCRIPT, SESSION, Actor, record_read
@@ -47,13 +47,19 @@ CLOSE_FORBIDDEN = 4403
 
 
 @router.websocket("/ws/agent")
-async def agent_socket(ws: WebSocket, token: str = "") -> None:
+async def agent_socket(ws: WebSocket) -> None:
     rt: Runtime = ws.app.state.runtime
     await ws.accept()
     try:
+        token = await receive_token(ws, rt.settings)
         agent = check_agent_role(await agent_from_token(rt, token))
+    except SocketAuthFailed as e:
+        await close_refused(ws, str(e))
+        return
     except HTTPException as e:
-        await ws.close(code=CLOSE_FORBIDDEN if e.status_code == 403 else CLOSE_UNAUTHORIZED, reason=str(e.detail))
+        await close_refused(ws, str(e.detail), _close_code(e))
+        return
+    except WebSocketDisconnect:
         return
     desk = AgentDesk(rt)
     sender = FrameSender(ws)
@@ -65,9 +71,27 @@ async def agent_socket(ws: WebSocket, token: str = "") -> None:
         watcher = await stack.enter_async_context(SessionWatcher(desk, sender, ws, agent))
         await sender.send({"type": "hello", "agent_id": agent.agent_id, "name": agent.name, "role": agent.role})
         await sender.send(await queue_frame(desk, agent))
-        async with running(_forward_queue(queue_events, sender, desk, agent, ws)):
+        async with running(_forward_queue(queue_events, sender, desk, agent, ws)), \
+                running(_recheck_access(sender, rt, token)):
             with suppress(WebSocketDisconnect):
                 await _read_frames(ws, sender, desk, agent, watcher)
+
+
+def _close_code(refused: HTTPException) -> int:
+    return CLOSE_FORBIDDEN if refused.status_code == 403 else CLOSE_UNAUTHORIZED
+
+
+async def _recheck_access(sender: FrameSender, rt: Runtime, token: str) -> None:
+    """Re-read the agent row and the token every `agent_recheck_s`: a deleted or demoted agent, a revoked
+    or expired token loses the open socket too (the reader then sees the close and ends the connection)."""
+    while True:
+        await asyncio.sleep(rt.settings.agent_recheck_s)
+        try:
+            check_agent_role(await agent_from_token(rt, token))
+        except HTTPException as e:
+            log.info("agent socket closed: %s", e.detail)
+            await sender.close(str(e.detail), _close_code(e))
+            return
 
 
 @asynccontextmanager

@@ -63,10 +63,10 @@ async def _open_session(client, base_url: str) -> tuple[str, str]:
     return body["session_id"], body["token"]
 
 
-def _ws_url(base_url: str, session_id: str, token: str) -> str:
+def _ws_url(base_url: str, session_id: str) -> str:
     scheme = "wss" if base_url.startswith("https") else "ws"
     host = base_url.split("://", 1)[1]
-    return f"{scheme}://{host}/ws/chat?session_id={session_id}&token={token}"
+    return f"{scheme}://{host}/ws/chat?session_id={session_id}"
 
 
 async def _ask_once(client, base_url: str, text: str, timeout_s: float) -> dict:
@@ -74,7 +74,8 @@ async def _ask_once(client, base_url: str, text: str, timeout_s: float) -> dict:
     import websockets
 
     session_id, token = await _open_session(client, base_url)
-    async with websockets.connect(_ws_url(base_url, session_id, token)) as ws:
+    async with websockets.connect(_ws_url(base_url, session_id)) as ws:
+        await ws.send(json.dumps({"type": "auth", "token": token}))  # never in the URL (docs/protocol.md)
         msg_id = uuid.uuid4().hex
         await ws.send(json.dumps({"type": "message", "text": text, "client_msg_id": msg_id}))
         async with asyncio.timeout(timeout_s):

@@ -72,8 +72,9 @@ class AgentSocket:
 
     @classmethod
     async def open(cls, server, account: AgentAccount) -> AgentSocket:
-        ws = await websockets.connect(f"{server.ws_url}/ws/agent?token={account.token}", max_size=1 << 22)
+        ws = await websockets.connect(f"{server.ws_url}/ws/agent", max_size=1 << 22)
         sock = cls(ws)
+        await sock.send({"type": "auth", "token": account.token})
         assert (await sock.recv_type("hello"))["agent_id"] == account.agent_id
         return sock
 

@@ -3,6 +3,7 @@ wrong role (403); so does the agent socket (close codes 4401 / 4403). A shopper 
 
 from __future__ import annotations
 
+import json
 import re
 
 import httpx
@@ -88,7 +89,8 @@ def test_valid_tokens_open_the_reading_routes(sqlite_server, tokens):
 
 @pytest.mark.parametrize(("kind", "code"), [*((k, 4401) for k in BAD_TOKENS), ("stranger", 4403)])
 async def test_the_agent_socket_closes_for_a_bad_token(sqlite_server, tokens, kind, code):
-    async with websockets.connect(f"{sqlite_server.ws_url}/ws/agent?token={tokens[kind]}") as ws:
+    async with websockets.connect(f"{sqlite_server.ws_url}/ws/agent") as ws:
+        await ws.send(json.dumps({"type": "auth", "token": tokens[kind]}))
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await ws.recv()
     assert closed.value.rcvd.code == code

@@ -26,6 +26,7 @@ from assistant.security import issue_session_token
 from assistant.store.database import make_engine, session_factory
 from assistant.store.models import BehaviourEvent, ChatSession, Customer, Item, LeftMessage, Message
 from tests.agent_console.client import AgentSocket, add_agents, api
+from tests.chat.client import customer_sig
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -154,9 +155,10 @@ def test_a_product_question_gets_item_cards_whose_view_and_add_to_cart_are_store
     assert [tuple(e) for e in events] == [("view", values["item_id"]), ("add_to_cart", values["item_id"])]
 
 
-def test_signing_in_as_a_demo_customer_starts_a_session_for_them(browser, sqlite_server):
+def test_signing_in_as_a_demo_customer_starts_a_session_for_them(browser, demo_server):
+    """The demo page's sign-in (unsigned) works in demo mode, what `make run` serves."""
     values = ok(browser([
-        {"do": "goto", "url": sqlite_server.url + "/"},
+        {"do": "goto", "url": demo_server.url + "/"},
         {"do": "wait", "selector": "#demo-customer:not([disabled])"},
         value("document.getElementById('demo-customer').value", "customer_id"),
         {"do": "click", "selector": "#sign-in"},
@@ -165,10 +167,10 @@ def test_signing_in_as_a_demo_customer_starts_a_session_for_them(browser, sqlite
         {"do": "texts", "selector": "#who", "as": "who"},
         value(SESSION_ID, "session_id"),
     ]))
-    (name,), = query(sqlite_server, select(Customer.name).where(Customer.id == values["customer_id"]))
+    (name,), = query(demo_server, select(Customer.name).where(Customer.id == values["customer_id"]))
     assert values["who"] == [f"Signed in as {name}"]
     assert values["status"] == [f"Online · {name}"]
-    (owner,), = query(sqlite_server, select(ChatSession.customer_id).where(ChatSession.id == values["session_id"]))
+    (owner,), = query(demo_server, select(ChatSession.customer_id).where(ChatSession.id == values["session_id"]))
     assert owner == values["customer_id"]
 
 
@@ -187,13 +189,39 @@ def test_one_script_tag_embeds_a_styled_working_widget_on_another_origin(browser
             *say("do you have a black stapler?"),  # POST /api/sessions from another origin: CORS
             {"do": "wait", "selector": ".sa-card", "timeout_ms": REPLY_MS},
             value("location.origin", "origin"),
-            value("Object.keys(localStorage)", "keys"),
+            value("Object.keys(sessionStorage)", "keys"),
+            value("Object.keys(localStorage)", "local_keys"),
         ]))
     assert values["origin"] == other != real
     assert values["title"] == ["Help desk"]
     assert values["panel_position"] == "relative"  # widget.css reached the shadow root
     assert "system-ui" not in values["host_font"]  # and did not leak into the host page
     assert values["keys"] == [f"shopassist.v1:{real}"]
+    assert values["local_keys"] == []  # the token stays out of the host page's lasting storage
+
+
+def test_a_shop_signs_its_customer_in_with_the_script_tag_attributes(browser, sqlite_server):
+    """data-customer-id and data-customer-sig (the shop backend's HMAC) open a session as that customer;
+    a wrong signature leaves the shopper a guest."""
+    real = sqlite_server.url
+    (customer_id, name), = query(sqlite_server, select(Customer.id, Customer.name).order_by(Customer.id).limit(1))
+
+    def page(sig: str) -> str:
+        return ("<!doctype html><html><body><h1>Another shop</h1>"
+                f'<script src="{real}/widget/widget.js" data-server="{real}" data-open="true" '
+                f'data-customer-id="{customer_id}" data-customer-sig="{sig}"></script></body></html>')
+
+    for sig, owner in ((customer_sig(customer_id), customer_id), ("0" * 64, None)):
+        with static_site(page(sig)) as other:
+            values = ok(browser([
+                {"do": "goto", "url": other + "/"},
+                *say("hello"),
+                stored_count(2),
+                value(SESSION_ID, "session_id"),
+            ]))
+        (stored_owner,), = query(sqlite_server, select(ChatSession.customer_id).where(
+            ChatSession.id == values["session_id"]))
+        assert stored_owner == owner, sig
 
 
 # ---------------------------------------------------------------- stored sessions and reconnects
@@ -202,11 +230,13 @@ def test_one_script_tag_embeds_a_styled_working_widget_on_another_origin(browser
 @pytest.mark.parametrize("refusal", ["bad_token_4401", "unknown_session_4404"])
 def test_a_refused_stored_session_is_replaced_by_a_new_one(browser, sqlite_server, refusal):
     gone = f"gone-{uuid.uuid4().hex[:8]}"
-    token = "bad" if refusal.startswith("bad_token") else issue_session_token(sqlite_server.settings.secret_key, gone)
+    token = "bad" if refusal.startswith("bad_token") else issue_session_token(sqlite_server.settings.secret_key,
+                                                                              gone, ttl_s=600)
     stale = json.dumps({"session": {"session_id": gone, "token": token}, "pending": []})
     values = ok(browser([
         {"do": "goto", "url": sqlite_server.url + "/"},
-        value(f"localStorage.setItem({json.dumps('shopassist.v1:' + sqlite_server.url)}, {json.dumps(stale)})", "_"),
+        value(f"sessionStorage.setItem({json.dumps('shopassist.v1:' + sqlite_server.url)}, {json.dumps(stale)})",
+              "_"),
         {"do": "reload"},
         {"do": "click", "selector": ".sa-launcher"},
         *say("hello"),
@@ -231,7 +261,7 @@ def test_a_message_typed_while_the_server_is_down_is_sent_once_after_it_restarts
         {"do": "sleep", "ms": 500},
         {"do": "texts", "selector": ".sa-from-shopper .sa-bubble", "as": "mine"},
         {"do": "count", "selector": ".sa-pending", "as": "pending"},
-        value("JSON.parse(Object.entries(localStorage).find(([k]) => k.startsWith('shopassist'))[1])"
+        value("JSON.parse(Object.entries(sessionStorage).find(([k]) => k.startsWith('shopassist'))[1])"
               ".pending.length", "stored_pending"),
         value(SESSION_ID, "session_id"),
     ]

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from assistant.store.database import make_engine, session_factory
 from assistant.store.models import BehaviourEvent, Item, Message
-from tests.chat.client import ChatClient, start_session
+from tests.chat.client import ChatClient, customer_sig, start_session
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +101,8 @@ async def test_wrong_token_closes_with_4401(live_server):
     session = await start_session(live_server.url)
     other = await start_session(live_server.url)
     for token in ["", "forged.token.value", other["token"]]:
-        ws = await websockets.connect(f"{live_server.ws_url}/ws/chat?session_id={session['session_id']}"
-                                      f"&token={token}")
+        ws = await websockets.connect(f"{live_server.ws_url}/ws/chat?session_id={session['session_id']}")
+        await ws.send(json.dumps({"type": "auth", "token": token}))
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await ws.recv()
         assert closed.value.rcvd.code == 4401
@@ -124,5 +124,6 @@ async def test_unknown_customer_cannot_start_a_session(live_server):
     import httpx
 
     async with httpx.AsyncClient(base_url=live_server.url) as http:
-        resp = await http.post("/api/sessions", json={"customer_id": "nobody-here"})
+        resp = await http.post("/api/sessions", json={"customer_id": "nobody-here",
+                                                      "customer_sig": customer_sig("nobody-here")})
     assert resp.status_code == 404

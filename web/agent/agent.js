@@ -163,11 +163,11 @@
     if (state.ws || !state.token) return;
     const url = new URL('/ws/agent', location.href);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    url.searchParams.set('token', state.token);
-    const ws = new WebSocket(url.href);
+    const ws = new WebSocket(url.href); // the token goes in the first frame, never in the URL
     state.ws = ws;
     ws.addEventListener('open', () => {
       state.attempt = 0;
+      ws.send(JSON.stringify({ type: 'auth', token: state.token }));
       setConnection(true);
       if (state.open) send({ type: 'watch', session_id: state.open, after_seq: state.lastSeq });
       for (const [id, p] of state.pending) {

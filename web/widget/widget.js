@@ -4,17 +4,21 @@
  * Embed with ONE tag (no build step, no framework, no CDN):
  *   <script src="https://shop.example/widget/widget.js" data-server="https://shop.example"></script>
  * Optional attributes: data-title="Help", data-open="true" (start opened), data-accent="#2f6fed".
+ * A signed-in shopper: data-customer-id="A994" data-customer-sig="…", the signature made by the shop's
+ * backend, hex(HMAC-SHA256(identity secret, customer id)) (docs/security.md); the widget then speaks as
+ * that customer (and an empty data-customer-id means a guest, whatever was stored before).
  *
  * The widget injects its own DOM (inside a shadow root, so the host page's CSS cannot break it)
  * and its stylesheet (widget.css next to this file). It speaks the protocol of docs/protocol.md:
- * POST /api/sessions, then WS /ws/chat with ack / reply / status / typing / error frames.
- * The session id + token live in localStorage so a reload resumes the same conversation; the
- * socket reconnects with exponential backoff, sends {"type":"resume","after_seq":lastSeq} and
- * re-sends unacknowledged messages with their original client_msg_id.
+ * POST /api/sessions, then WS /ws/chat?session_id=… whose first frame is {"type":"auth","token":…}
+ * (never in the URL), then ack / reply / status / typing / error frames.
+ * The session id + token live in sessionStorage (this tab only, not the host page's localStorage) so a
+ * reload resumes the same conversation; the socket reconnects with exponential backoff, sends
+ * {"type":"resume","after_seq":lastSeq} and re-sends unacknowledged messages with their original client_msg_id.
  * Every piece of user, agent or bot content is rendered with textContent, never as HTML.
  *
  * A small API is exposed for the host page: window.Shopassist.{open, close, toggle, send,
- * signIn(customerId), signOut(), session()}; the window receives "shopassist:session" and
+ * signIn(customerId, customerSig), signOut(), session()}; the window receives "shopassist:session" and
  * "shopassist:add_to_cart" CustomEvents.
  * Privacy (docs/privacy.md): a switch "Use my activity for suggestions" (PUT /api/sessions/{id}/consent,
  * remembered in localStorage; its first value is the shop's default) and "Delete conversation"
@@ -33,6 +37,10 @@
   const TITLE = attr('data-title', 'Shop assistant');
   const ACCENT = attr('data-accent', '');
   const START_OPEN = attr('data-open', 'false') === 'true';
+  // the shop's proof of who is signed in; null when the page does not say (keep what this tab had)
+  const PAGE_CUSTOMER = script && script.hasAttribute('data-customer-id')
+    ? { id: script.getAttribute('data-customer-id') || null, sig: attr('data-customer-sig', null) }
+    : null;
   const STORE_KEY = `shopassist.v1:${SERVER}`;
   const MAX_CHARS = 2000;
   const BACKOFF_MIN_MS = 500;
@@ -86,7 +94,7 @@
 
   function readStore() {
     try {
-      const raw = window.localStorage.getItem(STORE_KEY);
+      const raw = window.sessionStorage.getItem(STORE_KEY);
       const data = raw ? JSON.parse(raw) : {};
       return data && typeof data === 'object' ? data : {};
     } catch (_) {
@@ -96,7 +104,7 @@
 
   function writeStore(data) {
     try {
-      window.localStorage.setItem(STORE_KEY, JSON.stringify(data));
+      window.sessionStorage.setItem(STORE_KEY, JSON.stringify(data));
     } catch (_) {
       /* private mode or full storage: the chat still works for this page view */
     }
@@ -105,10 +113,12 @@
   // ---------------------------------------------------------------- state
 
   const stored = readStore();
+  const pageChangedCustomer = PAGE_CUSTOMER && stored.session
+    && (stored.session.customer_id || null) !== PAGE_CUSTOMER.id;
   const state = {
-    session: stored.session || null, // {session_id, token, customer_id, customer_name}
+    session: (!pageChangedCustomer && stored.session) || null, // {session_id, token, customer_id, customer_sig, customer_name}
     activity: typeof stored.activity === 'boolean' ? stored.activity : null, // null: the shop's default
-    pending: Array.isArray(stored.pending) ? stored.pending : [], // [{client_msg_id, text}]
+    pending: !pageChangedCustomer && Array.isArray(stored.pending) ? stored.pending : [], // [{client_msg_id, text}]
     lastSeq: 0, // highest seq seen on this page view (resume replays the rest)
     // seqs of acknowledged messages whose answer has not arrived: an answer stored just before the
     // socket dropped can have a lower seq than a later ack, so resume starts before the first of these
@@ -124,7 +134,8 @@
     open: false,
     started: false,
     creating: null,
-    customerId: null, // who to sign in again if the stored session is refused
+    customerId: PAGE_CUSTOMER ? PAGE_CUSTOMER.id : null, // who to sign in again if the stored session is refused
+    customerSig: PAGE_CUSTOMER ? PAGE_CUSTOMER.sig : null, // the shop's signature of customerId
     lastStatusKey: '',
   };
 
@@ -575,7 +586,7 @@
     } else if (frame.state === 'closed') {
       const again = el('button', {
         type: 'button', className: 'sa-link', text: 'Start a new conversation',
-        onclick: () => { restart(state.session && state.session.customer_id); },
+        onclick: () => { restart(state.session && state.session.customer_id, state.session && state.session.customer_sig); },
       });
       const after = el('div', {}, [ratingNode(), again]);
       addNotice('This conversation has been closed. Thank you! How did we do?', after, 'closed');
@@ -612,9 +623,10 @@
 
   // ---------------------------------------------------------------- network
 
-  async function createSession(customerId) {
+  async function createSession(customerId, customerSig) {
     const body = customerId ? { customer_id: customerId } : {};
     if (state.activity !== null) body.activity_consent = state.activity;
+    if (customerId && customerSig) body.customer_sig = customerSig;
     const response = await fetch(`${SERVER}/api/sessions`, {
       method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
     });
@@ -627,6 +639,7 @@
     state.session = {
       session_id: data.session_id, token: data.token,
       customer_id: data.customer_id || customerId || null, customer_name: data.customer_name || null,
+      customer_sig: (customerId && customerSig) || null,
     };
     activitySwitch.checked = data.activity_consent !== false;
     persist();
@@ -637,7 +650,8 @@
   function ensureSession() {
     if (state.session) return Promise.resolve(state.session);
     if (!state.creating) {
-      state.creating = createSession(state.customerId || null).finally(() => { state.creating = null; });
+      state.creating = createSession(state.customerId || null, state.customerSig || null)
+        .finally(() => { state.creating = null; });
     }
     return state.creating;
   }
@@ -646,8 +660,7 @@
     const url = new URL(`${SERVER}/ws/chat`);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     url.searchParams.set('session_id', state.session.session_id);
-    url.searchParams.set('token', state.session.token);
-    return url.href;
+    return url.href; // the token goes in the first frame: URLs end up in access logs
   }
 
   async function connect() {
@@ -657,6 +670,12 @@
     try {
       await ensureSession();
     } catch (error) {
+      if (error.status === 403) {
+        // the shop's signature is refused: go on as a guest rather than retry a proof that cannot pass
+        state.customerId = null;
+        state.customerSig = null;
+        showToast('The shop could not confirm who you are; you are chatting as a guest.');
+      }
       scheduleReconnect();
       return;
     }
@@ -669,6 +688,7 @@
       setChatState('bot'); // the server sends a status frame after the resume if someone else has the chat
       refreshPendingMeta();
       state.stableTimer = setTimeout(() => { state.attempt = 0; }, STABLE_MS);
+      ws.send(JSON.stringify({ type: 'auth', token: state.session.token }));
       ws.send(JSON.stringify({ type: 'resume', after_seq: resumePoint() }));
       for (const p of state.pending) {
         p.sent = true;
@@ -695,6 +715,7 @@
         // the stored session is gone or its token is refused: start a fresh one for the same
         // shopper; unsent messages stay queued and go to the new conversation
         state.customerId = state.session && state.session.customer_id;
+        state.customerSig = state.session && state.session.customer_sig;
         state.session = null;
         persist();
         clearConversation();
@@ -828,7 +849,7 @@
   }
 
   /** Leave the current conversation and start a new one (optionally as a demo customer). */
-  async function restart(customerId) {
+  async function restart(customerId, customerSig) {
     disconnect();
     state.session = null;
     state.pending = [];
@@ -836,10 +857,11 @@
     clearConversation();
     state.started = true;
     try {
-      await createSession(customerId || null);
+      await createSession(customerId || null, customerSig || null);
     } catch (error) {
-      showToast(error.status === 404 ? 'That customer does not exist.' : 'Could not reach the shop. Retrying…');
-      if (error.status === 404) throw error;
+      const refusal = { 403: 'The shop could not confirm who you are.', 404: 'That customer does not exist.' };
+      showToast(refusal[error.status] || 'Could not reach the shop. Retrying…');
+      if (refusal[error.status]) throw error;
     }
     showWelcome();
     setStatusLine();
@@ -982,7 +1004,7 @@
     close,
     toggle: () => (state.open ? close() : open()),
     send: (text) => { open(); return send(text); },
-    signIn: (customerId) => restart(customerId),
+    signIn: (customerId, customerSig) => restart(customerId, customerSig),
     signOut: () => restart(null),
     session: publicSession,
   };

@@ -1,0 +1,58 @@
+"""A public server never signs tokens with the public development key or a short key.
+
+On the old main `shopassist serve --host 0.0.0.0` started with the development key from the source, so
+anyone could sign an admin token; the subprocess tests here started a server there (and timed out).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from assistant.app import create_app
+from assistant.config import DEVELOPMENT_SECRET_KEY, Settings
+from assistant.security import InsecureSecretKey
+from tests.conftest import _free_port
+
+STRONG_KEY = "k" * 32
+
+
+def serve(shop_state, *args: str, key: str | None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPASSIST_")}
+    env |= {"SHOPASSIST_STATE_DIR": str(shop_state), "SHOPASSIST_PORT": str(_free_port())}
+    if key is not None:
+        env["SHOPASSIST_SECRET_KEY"] = key
+    return subprocess.run([sys.executable, "-c", "from assistant.cli import app; app()", "serve", *args], env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize(("key", "says"), [(None, "development key"), ("short-key-of-31-bytes-xxxxxxxxx", "32 bytes")],
+                         ids=["development key", "short key"])
+def test_serve_off_loopback_refuses_a_weak_key_with_one_line(shop_state, key, says):
+    """Old main: the server started (the call timed out)."""
+    done = serve(shop_state, "--host", "0.0.0.0", key=key)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and says in lines[0] and "SHOPASSIST_SECRET_KEY" in lines[0], done.stderr
+
+
+def test_the_app_refuses_a_weak_key_off_loopback_and_allows_it_on_loopback_or_in_demo_mode():
+    with pytest.raises(InsecureSecretKey):
+        create_app(Settings(host="0.0.0.0", secret_key=DEVELOPMENT_SECRET_KEY))
+    with pytest.raises(InsecureSecretKey):
+        create_app(Settings(host="shop.example", secret_key="x" * 31))
+    create_app(Settings(host="127.0.0.1", secret_key=DEVELOPMENT_SECRET_KEY))  # a developer's machine
+    create_app(Settings(host="::1", secret_key="short"))
+    create_app(Settings(host="0.0.0.0", secret_key=DEVELOPMENT_SECRET_KEY, demo_mode=True))
+    create_app(Settings(host="0.0.0.0", secret_key=STRONG_KEY))
+
+
+def test_demo_mode_says_so_with_a_warning_line(tmp_path):
+    """`shopassist serve --demo` (what `make run` starts) warns before anything else; here the empty state
+    dir then stops the start-up."""
+    done = serve(tmp_path, "--demo", key=None)
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("WARNING") and "DEMO MODE" in line]
+    assert len(warnings) == 1, done.stderr
