@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import json
 import re
 import uuid
@@ -30,6 +28,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from assistant.security import customer_signature
 from assistant.store.models import Customer, Item, Order
 
 OPEN = ("processing", "shipped")
@@ -148,11 +147,6 @@ def fill(text: str, slots: dict[str, str]) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: slots.get(m.group(1), m.group(0)), text)
 
 
-def customer_sig(secret: str, customer_id: str) -> str:
-    """The shop backend's proof of a customer id (HMAC-SHA256 with the identity secret)."""
-    return hmac.new(secret.encode(), customer_id.encode(), hashlib.sha256).hexdigest()
-
-
 class ServerChat:
     """One shopper's conversation over the real HTTP + websocket API."""
 
@@ -169,15 +163,16 @@ class ServerChat:
         if customer:
             body = {"customer_id": customer}
             if self.secret:
-                body["customer_sig"] = customer_sig(self.secret, customer)
+                body["customer_sig"] = customer_signature(self.secret, customer)
         async with httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout_s) as http:
             resp = await http.post("/api/sessions", json=body)
             resp.raise_for_status()
             session = resp.json()
         scheme, host = ("wss" if self.base_url.startswith("https") else "ws"), self.base_url.split("://", 1)[1]
-        url = f"{scheme}://{host}/ws/chat?session_id={session['session_id']}&token={session['token']}"
+        url = f"{scheme}://{host}/ws/chat?session_id={session['session_id']}"
         results = []
         async with websockets.connect(url, max_size=1 << 22) as ws:
+            await ws.send(json.dumps({"type": "auth", "token": session["token"]}))  # never in the URL
             for turn in dialogue.turns:
                 reply = await self._say(ws, fill(turn.say, slots))
                 results.append(turn_failures(turn, reply, slots) if reply else ["no reply"])

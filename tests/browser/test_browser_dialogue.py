@@ -15,7 +15,7 @@ from assistant.store.models import ChatSession, Customer, FaqSuggestion, Message
 from tests.agent_console.client import PASSWORD, add_agents
 from tests.browser.test_browser_widget import ok
 from tests.browser.test_browser_widget import query as rows
-from tests.chat.client import ChatClient, start_session
+from tests.chat.client import ChatClient, customer_sig, start_session
 
 pytestmark = pytest.mark.browser
 
@@ -41,7 +41,8 @@ def customer_with_several_orders(server) -> str:
 def widget(server, customer: str | None = None) -> list[dict]:
     steps = [{"do": "goto", "url": server.url + "/"}, {"do": "click", "selector": ".sa-launcher"}]
     if customer:
-        steps.append({"do": "eval", "expression": f"window.Shopassist.signIn({customer!r})", "as": "_"})
+        steps.append({"do": "eval", "expression": f"window.Shopassist.signIn({customer!r}, {customer_sig(customer)!r})",
+                      "as": "_"})  # signed as the shop's backend would (docs/security.md)
         steps.append({"do": "wait_text", "selector": ".sa-status", "text": "Online · ", "timeout_ms": WAIT_MS})
     return steps
 
