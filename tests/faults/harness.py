@@ -122,7 +122,7 @@ class Shopper:
         return cls(body["session_id"], body["token"])
 
     def socket_url(self, ws_url: str) -> str:
-        return f"{ws_url}/ws/chat?session_id={self.session_id}&token={self.token}"
+        return f"{ws_url}/ws/chat?session_id={self.session_id}"  # the token goes in the first frame
 
     async def run(self, ws_url: str, sending: asyncio.Event, stop: asyncio.Event) -> None:
         """Stay connected until `stop`; while `sending` is set, send a new message every ~0.3 s."""
@@ -143,6 +143,7 @@ class Shopper:
         return min(self.last_seq, min(waiting) - 1) if waiting else self.last_seq
 
     async def _converse(self, ws, sending: asyncio.Event, stop: asyncio.Event) -> None:
+        await ws.send(json.dumps({"type": "auth", "token": self.token}))
         await ws.send(json.dumps({"type": "resume", "after_seq": self.resume_point()}))
         for cid, text in list(self.unacked.items()):
             await ws.send(json.dumps({"type": "message", "text": text, "client_msg_id": cid}))

@@ -24,7 +24,8 @@ async def test_reads_of_transcripts_customer_records_and_exports_are_audited(liv
         (await http.get(f"/api/agent/sessions/{sid}/transcript", headers=agent.headers)).raise_for_status()
         (await http.get(f"/api/agent/sessions/{sid}/shopper", headers=agent.headers)).raise_for_status()
         (await http.get(f"/api/admin/customers/{customer['id']}/export", headers=admin.headers)).raise_for_status()
-        async with websockets.connect(f"{live_server.ws_url}/ws/agent?token={admin.token}") as ws:
+        async with websockets.connect(f"{live_server.ws_url}/ws/agent") as ws:
+            await ws.send(json.dumps({"type": "auth", "token": admin.token}))
             await ws.send(json.dumps({"type": "watch", "session_id": sid}))
             while json.loads(await ws.recv()).get("type") != "status":
                 pass

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.browser
 
 SHADOW = "document.querySelector('#shopassist-widget').shadowRoot"
 CHECKED = f"{SHADOW}.querySelector('.sa-activity').checked"
-TOKEN = "JSON.parse(localStorage.getItem('shopassist.v1:' + window.Shopassist.server)).session.token"
+TOKEN = "JSON.parse(sessionStorage.getItem('shopassist.v1:' + window.Shopassist.server)).session.token"
 SESSION_ID = "window.Shopassist.session().session_id"
 CONSENT_SAVED = f"""(async () => {{
   for (let i = 0; i < 600; i += 1) {{
