@@ -1,6 +1,6 @@
 """Take the README's screenshot of the widget mid-conversation (docs/widget.png) from a running server.
 
-    make run &                                       # or: shopassist serve
+    make run &                                       # or: shopassist serve --demo (the demo sign-in)
     .venv/bin/python tests/browser/screenshot_widget.py [--url http://127.0.0.1:8000] [--out docs/widget.png]
 
 Signs in as the first demo customer, asks for a product and an order status, and captures the page
