@@ -74,7 +74,8 @@ async def new_session(cluster: Cluster) -> dict:
 
 async def shopper_on(cluster: Cluster, worker: int, session: dict | None = None) -> ChatClient:
     session = session or await new_session(cluster)
-    ws = await cluster.connect_to(worker, f"/ws/chat?session_id={session['session_id']}&token={session['token']}")
+    ws = await cluster.connect_to(worker, f"/ws/chat?session_id={session['session_id']}")
+    await ws.send(json.dumps({"type": "auth", "token": session["token"]}))  # the token: first frame, not URL
     return ChatClient(ws, session)
 
 
@@ -86,7 +87,8 @@ async def test_a_shopper_on_worker_a_is_handed_to_an_agent_on_worker_b(cluster, 
     await shopper.send({"type": "handoff_request"})
     assert (await shopper.recv_type("status"))["state"] == "waiting"
 
-    console = AgentSocket(await cluster.connect_to(b, f"/ws/agent?token={agent.token}"))
+    console = AgentSocket(await cluster.connect_to(b, "/ws/agent"))
+    await console.send({"type": "auth", "token": agent.token})
     assert (await console.recv_type("hello"))["agent_id"] == agent.agent_id
     await console.recv_queue_with(sid)
     async with httpx.AsyncClient(base_url=cluster.url, timeout=30, headers=agent.headers) as http:
