@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from assistant.admin.faq_bulk import FORMATS, detect_format, export_faq, import_faq
 from assistant.admin.faq_service import FaqInput, FaqService
 from assistant.api.admin_errors import admin_errors
-from assistant.api.deps import current_admin, get_runtime
+from assistant.api.deps import StoreId, current_admin, get_runtime
 from assistant.runtime import Runtime
 from assistant.security import AgentClaims
 
@@ -69,33 +69,34 @@ async def recent_changes(limit: int | None = Query(None, ge=1, le=1000),
 
 
 @router.get("/{faq_id}")
-async def read_entry(faq_id: int, faq: FaqService = Depends(faq_service)) -> dict[str, Any]:
+async def read_entry(faq_id: StoreId, faq: FaqService = Depends(faq_service)) -> dict[str, Any]:
     with admin_errors():
         return await faq.get(faq_id)
 
 
 @router.put("/{faq_id}")
-async def edit_entry(faq_id: int, body: FaqInput = Depends(valid_input), admin: AgentClaims = Depends(current_admin),
+async def edit_entry(faq_id: StoreId, body: FaqInput = Depends(valid_input),
+                     admin: AgentClaims = Depends(current_admin),
                      faq: FaqService = Depends(faq_service)) -> dict[str, Any]:
     with admin_errors():
         return await faq.update(faq_id, body, admin.agent_id)
 
 
 @router.delete("/{faq_id}", status_code=204)
-async def delete_entry(faq_id: int, admin: AgentClaims = Depends(current_admin),
+async def delete_entry(faq_id: StoreId, admin: AgentClaims = Depends(current_admin),
                        faq: FaqService = Depends(faq_service)) -> None:
     with admin_errors():
         await faq.delete(faq_id, admin.agent_id)
 
 
 @router.get("/{faq_id}/revisions")
-async def entry_revisions(faq_id: int, faq: FaqService = Depends(faq_service)) -> list[dict[str, Any]]:
+async def entry_revisions(faq_id: StoreId, faq: FaqService = Depends(faq_service)) -> list[dict[str, Any]]:
     with admin_errors():
         return await faq.revisions(faq_id)
 
 
 @router.post("/{faq_id}/restore/{revision_id}")
-async def restore_entry(faq_id: int, revision_id: int, to: str = Query("after", pattern="^(after|before)$"),
+async def restore_entry(faq_id: StoreId, revision_id: StoreId, to: str = Query("after", pattern="^(after|before)$"),
                         admin: AgentClaims = Depends(current_admin),
                         faq: FaqService = Depends(faq_service)) -> dict[str, Any]:
     """The entry becomes the version that revision left (`to=before`: the version it replaced)."""

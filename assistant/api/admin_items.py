@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException
 
 from assistant.admin.catalogue import CatalogueService, ItemInput, ItemPatch
 from assistant.api.admin_errors import admin_errors
-from assistant.api.deps import get_runtime
+from assistant.api.deps import StoreId, get_runtime
 from assistant.cluster.announcements import ItemAdded, announce
 from assistant.runtime import Runtime
 
@@ -35,13 +35,13 @@ async def add_item(body: ItemInput, rt: Runtime = Depends(get_runtime),
 
 
 @router.get("/{item_id}")
-async def read_item(item_id: int, catalogue: CatalogueService = Depends(catalogue_service)) -> dict[str, Any]:
+async def read_item(item_id: StoreId, catalogue: CatalogueService = Depends(catalogue_service)) -> dict[str, Any]:
     with admin_errors():
         return await catalogue.get(item_id)
 
 
 @router.put("/{item_id}")
-async def edit_item(item_id: int, body: ItemPatch, rt: Runtime = Depends(get_runtime),
+async def edit_item(item_id: StoreId, body: ItemPatch, rt: Runtime = Depends(get_runtime),
                     catalogue: CatalogueService = Depends(catalogue_service)) -> dict[str, Any]:
     _checked(body, rt)
     with admin_errors():

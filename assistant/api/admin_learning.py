@@ -11,7 +11,7 @@ from assistant.admin.faq_service import FaqInput, FaqService
 from assistant.admin.faq_suggestions import FaqSuggestions, SuggestionNotFound
 from assistant.admin.feedback_stats import unhelpful_entries
 from assistant.api.admin_errors import admin_errors
-from assistant.api.deps import current_admin, get_runtime
+from assistant.api.deps import StoreId, current_admin, get_runtime
 from assistant.runtime import Runtime
 from assistant.security import AgentClaims
 
@@ -28,7 +28,7 @@ async def pending_suggestions(s: FaqSuggestions = Depends(suggestions)) -> list[
 
 
 @router.post("/faq-suggestions/{suggestion_id}/accept", status_code=201)
-async def accept_suggestion(suggestion_id: int, edited: FaqInput | None = Body(None),
+async def accept_suggestion(suggestion_id: StoreId, edited: FaqInput | None = Body(None),
                             admin: AgentClaims = Depends(current_admin), rt: Runtime = Depends(get_runtime),
                             s: FaqSuggestions = Depends(suggestions)) -> dict[str, Any]:
     """Make the suggestion an FAQ entry (with the admin's edits, if any); it serves the next answer."""
@@ -42,7 +42,7 @@ async def accept_suggestion(suggestion_id: int, edited: FaqInput | None = Body(N
 
 
 @router.post("/faq-suggestions/{suggestion_id}/reject", status_code=204)
-async def reject_suggestion(suggestion_id: int, s: FaqSuggestions = Depends(suggestions)) -> None:
+async def reject_suggestion(suggestion_id: StoreId, s: FaqSuggestions = Depends(suggestions)) -> None:
     try:
         await s.reject(suggestion_id)
     except SuggestionNotFound as e:

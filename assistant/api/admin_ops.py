@@ -10,7 +10,7 @@ from assistant.admin.recs_retraining import start_recs_retraining
 from assistant.admin.retraining import RetrainRequest, job_view, start_retraining
 from assistant.admin.stats import dashboard_stats
 from assistant.api.admin_errors import admin_errors
-from assistant.api.deps import get_runtime
+from assistant.api.deps import StoreId, get_runtime
 from assistant.intent.labels import LABELS
 from assistant.runtime import Runtime
 from assistant.store.models import Job
@@ -49,7 +49,7 @@ async def served_models(rt: Runtime = Depends(get_runtime)) -> dict[str, Any]:
 
 
 @router.get("/jobs/{job_id}")
-async def read_job(job_id: int, rt: Runtime = Depends(get_runtime)) -> dict[str, Any]:
+async def read_job(job_id: StoreId, rt: Runtime = Depends(get_runtime)) -> dict[str, Any]:
     async with rt.sessions() as db:
         job = await db.get(Job, job_id)
         if job is None:

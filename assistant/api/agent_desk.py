@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assistant.api.deps import current_agent, get_db, get_runtime
+from assistant.api.deps import StoreId, current_agent, get_db, get_runtime
 from assistant.chat.service import FrameRefused
 from assistant.handoff.assignment import Outcome
 from assistant.handoff.desk import AgentDesk
@@ -39,12 +39,12 @@ class IntentCorrection(BaseModel):
 
 class FeedbackStored(BaseModel):
     feedback_id: int
-    message_id: int
+    message_id: StoreId
     intent: str
 
 
 class CardRequest(BaseModel):
-    item_id: int
+    item_id: StoreId
 
 
 def get_desk(rt: Runtime = Depends(get_runtime)) -> AgentDesk:
@@ -147,7 +147,7 @@ async def shopper(agent: AgentClaims = Depends(current_agent), chat: ChatSession
 
 @router.post("/sessions/{session_id}/messages/{message_id}/correct-intent", status_code=201,
              response_model=FeedbackStored)
-async def correct_intent(session_id: str, message_id: int, body: IntentCorrection,
+async def correct_intent(session_id: str, message_id: StoreId, body: IntentCorrection,
                          agent: AgentClaims = Depends(current_agent),
                          db: AsyncSession = Depends(get_db)) -> FeedbackStored:
     """Store the right intent of a shopper message as labelled feedback for the next intent training."""

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +15,8 @@ from assistant.security import AgentClaims, TokenError, read_agent_token, read_s
 from assistant.store.models import Agent, RevokedToken
 
 bearer = HTTPBearer(auto_error=False)
+# an id in a URL as the store holds it (32-bit columns): a larger number is a 422, not an overflow (500)
+StoreId = Annotated[int, Path(ge=0, le=2**31 - 1)]
 AGENT_ROLES = ("agent", "admin")
 
 

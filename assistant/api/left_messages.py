@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assistant.api.deps import current_agent, get_db, get_runtime
+from assistant.api.deps import StoreId, current_agent, get_db, get_runtime
 from assistant.chat.bus import session_channel
 from assistant.chat.protocol import TypedText
 from assistant.chat.service import reply_frame
@@ -49,7 +49,7 @@ async def left_messages(answered: bool = False, agent: AgentClaims = Depends(cur
 
 
 @router.post("/{left_id}/answer", response_model=LeftMessageView)
-async def answer(left_id: int, body: Answer, agent: AgentClaims = Depends(current_agent),
+async def answer(left_id: StoreId, body: Answer, agent: AgentClaims = Depends(current_agent),
                  db: AsyncSession = Depends(get_db), rt: Runtime = Depends(get_runtime)) -> LeftMessageView:
     """Store the agent's answer in the shopper's conversation (seen on their next visit) and mark it answered."""
     left = await db.get(LeftMessage, left_id)

@@ -29,6 +29,7 @@ from tests.security.conftest import with_limits
 
 SEED = 20261201
 FRAMES = 5000
+FRAMES_PER_BATCH = 250
 BODIES_PER_ROUTE = 12
 # starting a retraining is a legitimate admin action that costs minutes of CPU: fuzzed signed out only
 COSTLY_ROUTES = ("retrain",)
@@ -99,24 +100,26 @@ async def test_thousands_of_hostile_frames_leave_the_socket_and_server_working(f
     rng = random.Random(SEED)
     max_bytes = fuzz_server.settings.max_frame_bytes
     chat = await ChatClient.open(fuzz_server.ws_url, await start_session(fuzz_server.url))
-    sentinel = f"sentinel-{uuid.uuid4().hex}"
     received: list[dict] = []
 
-    async def read_until_sentinel() -> None:
+    async def read_until(sentinel: str) -> None:
         while True:
             frame = json.loads(await chat.ws.recv())
             received.append(frame)
             if frame.get("type") == "error" and sentinel in frame.get("detail", ""):
                 return
 
-    reader = asyncio.create_task(read_until_sentinel())
-    for _ in range(FRAMES):
-        await chat.ws.send(hostile_frame(rng, max_bytes))
-    await chat.send({"type": sentinel})
-    try:
-        await asyncio.wait_for(reader, timeout=300)
-    except websockets.ConnectionClosed as closed:
-        pytest.fail(f"the server closed the socket: {closed.rcvd}")
+    # in batches, each closed by a frame of an unknown type whose refusal names it: the server answers
+    # every batch before the next (a client that floods faster than it reads misses keepalive pings)
+    for batch in range(FRAMES // FRAMES_PER_BATCH):
+        for _ in range(FRAMES_PER_BATCH):
+            await chat.ws.send(hostile_frame(rng, max_bytes))
+        sentinel = f"sentinel-{batch}-{uuid.uuid4().hex}"
+        await chat.send({"type": sentinel})
+        try:
+            await asyncio.wait_for(read_until(sentinel), timeout=120)
+        except websockets.ConnectionClosed as closed:
+            pytest.fail(f"the server closed the socket after batch {batch}: {closed.rcvd}")
     codes = Counter(f.get("code") for f in received if f.get("type") == "error")
     assert codes["internal"] == 0, codes
     assert codes["bad_frame"] and codes["bad_json"], codes
