@@ -60,7 +60,10 @@ class RequestInput:
             more = message.get("more_body", False)
         body = b"".join(chunks)
         if headers.get(b"content-type", b"").split(b";")[0].strip() == b"application/json":
-            body = _normalised_json(body)
+            try:
+                body = _normalised_json(body)
+            except NonFiniteNumber as e:
+                return await _refuse(send, 400, f"not JSON: the number {str(e)[:40]} is not finite")
         delivered = False
 
         async def replay() -> Message:
@@ -78,12 +81,31 @@ def _has_control_characters(scope: Scope) -> bool:
     return any(ord(c) < 32 or ord(c) == 127 for c in text)
 
 
+class NonFiniteNumber(ValueError):
+    """NaN, Infinity or a number too large for a float: not JSON, and not serialisable in an answer."""
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise NonFiniteNumber(text)
+    return value
+
+
+def _reject_constant(name: str) -> float:
+    raise NonFiniteNumber(name)
+
+
 def _normalised_json(body: bytes) -> bytes:
-    """The body with its strings normalised, or as it came when it is not JSON (the route says why)."""
+    """The body with its strings normalised, or as it came when it is not JSON (the route says why).
+    NonFiniteNumber for NaN or infinite numbers (a validation error echoing one could not be sent)."""
     try:
-        return json.dumps(normalise_strings(json.loads(body))).encode()
+        data = json.loads(body, parse_float=_finite, parse_constant=_reject_constant)
+    except NonFiniteNumber:
+        raise
     except (ValueError, RecursionError):
         return body
+    return json.dumps(normalise_strings(data)).encode()
 
 
 async def _refuse(send: Send, status: int, detail: str) -> None:
