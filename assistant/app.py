@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -15,7 +16,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from assistant import metrics
 from assistant.admin.stats import refresh_metrics
 from assistant.api import admin, agent_desk, auth, demo, health, left_messages, privacy, sessions
-from assistant.api.hardening import CorsByRoute, RequestInput, SecurityHeaders, require_metrics_access
+from assistant.api.hardening import (
+    CorsByRoute,
+    RequestInput,
+    SecurityHeaders,
+    invalid_request,
+    require_metrics_access,
+)
 from assistant.chat import socket as chat_socket
 from assistant.config import REPO_ROOT, Settings, get_settings
 from assistant.handoff import socket as agent_socket
@@ -57,6 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestInput, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(CorsByRoute, shopper_origins=settings.cors_origins, staff_origins=settings.staff_cors_origins)
+
+    app.add_exception_handler(RequestValidationError, invalid_request)
 
     @app.exception_handler(RateLimited)
     async def rate_limited(request: Request, exc: RateLimited) -> JSONResponse:

@@ -12,6 +12,8 @@ import json
 from urllib.parse import unquote
 
 from fastapi import HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -169,3 +171,10 @@ def require_metrics_access(request: Request) -> None:
         loopback = False
     if not loopback:
         raise HTTPException(403, "metrics are served to loopback only (set SHOPASSIST_METRICS_TOKEN for others)")
+
+
+async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 naming what is wrong where, without echoing the input (bytes or non-finite numbers in it
+    could not be serialised, and a request's own content has no business in the answer)."""
+    return JSONResponse({"detail": [{"type": e.get("type"), "loc": [str(p) for p in e.get("loc", ())],
+                                     "msg": str(e.get("msg", ""))} for e in exc.errors()]}, status_code=422)
