@@ -64,8 +64,8 @@ class RequestInput:
         if headers.get(b"content-type", b"").split(b";")[0].strip() == b"application/json":
             try:
                 body = _normalised_json(body)
-            except NonFiniteNumber as e:
-                return await _refuse(send, 400, f"not JSON: the number {str(e)[:40]} is not finite")
+            except UnreadableJson as e:
+                return await _refuse(send, 400, f"not JSON: {str(e)[:60]}")
         delivered = False
 
         async def replay() -> Message:
@@ -83,19 +83,23 @@ def _has_control_characters(scope: Scope) -> bool:
     return any(ord(c) < 32 or ord(c) == 127 for c in text)
 
 
-class NonFiniteNumber(ValueError):
+class UnreadableJson(ValueError):
+    """A JSON body no parser should be asked to read (a 400 at the edge)."""
+
+
+class NonFiniteNumber(UnreadableJson):
     """NaN, Infinity or a number too large for a float: not JSON, and not serialisable in an answer."""
 
 
 def _finite(text: str) -> float:
     value = float(text)
     if value != value or value in (float("inf"), float("-inf")):
-        raise NonFiniteNumber(text)
+        raise NonFiniteNumber(f"the number {text[:30]} is not finite")
     return value
 
 
 def _reject_constant(name: str) -> float:
-    raise NonFiniteNumber(name)
+    raise NonFiniteNumber(f"{name} is not a JSON number")
 
 
 def _normalised_json(body: bytes) -> bytes:
@@ -105,9 +109,14 @@ def _normalised_json(body: bytes) -> bytes:
         data = json.loads(body, parse_float=_finite, parse_constant=_reject_constant)
     except NonFiniteNumber:
         raise
-    except (ValueError, RecursionError):
+    except RecursionError as e:  # `[[[[...` thousands deep: the route's own parser would fail the same way
+        raise UnreadableJson("nested too deeply") from e
+    except ValueError:
         return body
-    return json.dumps(normalise_strings(data)).encode()
+    try:
+        return json.dumps(normalise_strings(data)).encode()
+    except RecursionError as e:
+        raise UnreadableJson("nested too deeply") from e
 
 
 async def _refuse(send: Send, status: int, detail: str) -> None:
