@@ -44,8 +44,6 @@ class RequestInput:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        if _has_control_characters(scope):
-            return await _refuse(send, 400, "the URL holds control characters")
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
@@ -61,6 +59,8 @@ class RequestInput:
                 return await _refuse(send, 413, f"request bodies are limited to {self.max_bytes} bytes")
             more = message.get("more_body", False)
         body = b"".join(chunks)
+        if _has_control_characters(scope):  # after reading the body: the connection stays usable
+            return await _refuse(send, 400, "the URL holds control characters")
         if headers.get(b"content-type", b"").split(b";")[0].strip() == b"application/json":
             try:
                 body = _normalised_json(body)
@@ -121,9 +121,10 @@ def _normalised_json(body: bytes) -> bytes:
 
 async def _refuse(send: Send, status: int, detail: str) -> None:
     body = json.dumps({"detail": detail}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if status == 413:  # the rest of the body is not read: the connection cannot carry another request
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
