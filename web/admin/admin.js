@@ -49,6 +49,8 @@
       super(typeof detail === 'string' ? detail : (detail && detail.error) || `HTTP ${status}`);
       this.status = status;
       this.problems = (detail && detail.problems) || [];
+      // a 422 names each problem in a list of {loc, msg}
+      this.detailList = Array.isArray(detail) ? detail : null;
     }
   }
 
