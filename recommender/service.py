@@ -69,7 +69,9 @@ class Recommender:
         self._embed_query = embed_query or embed  # the shopper's chat text (may be a faster copy)
         self._state = CatalogueState(scorer, list(titles), list(categories))
         self._write_lock = threading.Lock()
-        self.profiles = profiles or ProfileStore(config.event_weights, config.profile_max_events, max_profiles)
+        # `is None`, not `or`: an empty store is falsy (it has a length), and a shared one must be kept
+        self.profiles = profiles if profiles is not None else ProfileStore(
+            config.event_weights, config.profile_max_events, max_profiles)
 
     # construction ---------------------------------------------------------------------------------
 

@@ -490,9 +490,13 @@
     const meta = node && node.querySelector('.sa-meta');
     if (meta) meta.textContent = 'Sending in a moment…';
     setTimeout(() => {
-      if (p.sent || !state.pending.includes(p)) return; // resent on a reconnect meanwhile, or acked
-      if (sendFrame({ type: 'message', text: p.text, client_msg_id: p.client_msg_id })) p.sent = true;
-      if (meta) meta.textContent = state.connected ? 'Sending…' : 'Waiting for connection…';
+      // the earliest message still unsent goes first, so refused messages keep the order they were typed in
+      const next = state.pending.find((m) => !m.sent);
+      if (!next) return; // resent on a reconnect meanwhile, or acked
+      if (sendFrame({ type: 'message', text: next.text, client_msg_id: next.client_msg_id })) next.sent = true;
+      const nextNode = findBy('clientMsgId', next.client_msg_id);
+      const nextMeta = nextNode && nextNode.querySelector('.sa-meta');
+      if (nextMeta) nextMeta.textContent = state.connected ? 'Sending…' : 'Waiting for connection…';
     }, Math.min(Math.max(delayMs, 50), 60000));
   }
 
