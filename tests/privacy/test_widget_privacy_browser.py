@@ -108,5 +108,5 @@ async def test_the_admin_page_shows_who_read_a_transcript(sqlite_server, browser
         {"do": "texts", "selector": "#audit-rows tr", "as": "rows"},
     ], timeout_ms=30_000)
     assert result["ok"], result
-    row, = result["values"]["rows"]
-    assert reader.name in row and "read transcript" in row and sid in row
+    rows = result["values"]["rows"]
+    assert any(reader.name in row and "read transcript" in row and sid in row for row in rows), rows
