@@ -4,18 +4,29 @@ A token bucket holds `burst` tokens and refills at `per_minute`; each request ta
 bucket answers how long until the next token. The back-off counts failures (wrong passwords): after
 `free` of them each further one doubles the wait, up to `max_s`, and a quiet spell of twice `max_s` (or
 a success) forgives them. With `SHOPASSIST_REDIS_URL` set, each
-decision is one Lua script on the Redis clock, atomic across every worker.
+decision is one Lua script on the Redis clock, atomic across every worker; while Redis is unreachable,
+each worker decides with its own in-process buckets (the limits still hold per worker, and a shopper's
+message is never refused because the limiter's store is down).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Protocol
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
 from assistant.config import RateLimit, Settings
+
+# what an unreachable Redis raises; anything else (a script error) is a bug and propagates
+_REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+
+log = logging.getLogger(__name__)
 
 
 class RateLimited(Exception):
@@ -198,23 +209,49 @@ return tostring(math.max(0, at + wait_after(n) - now))
 
 
 class RedisLimiter:
-    """The same buckets and back-offs in Redis, shared by every worker (each decision one atomic script)."""
+    """The same buckets and back-offs in Redis, shared by every worker (each decision one atomic script).
+
+    A Redis failure falls back to this worker's in-process limiter for that decision: no retries and short
+    timeouts, so an outage costs each request a failed round trip, not a stall."""
+
+    _WARN_EVERY_S = 30.0
 
     def __init__(self, url: str, prefix: str) -> None:
         import redis.asyncio as redis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
 
-        self._redis = redis.from_url(url)
+        self._redis = redis.from_url(url, retry=Retry(NoBackoff(), 0), socket_timeout=1.0,
+                                     socket_connect_timeout=1.0)
         self._prefix = prefix
         self._take = self._redis.register_script(_TAKE_LUA)
         self._backoff = self._redis.register_script(_BACKOFF_LUA)
+        self._local = InProcessLimiter()
+        self._warned_at = float("-inf")
+
+    def _unreachable(self, error: Exception) -> None:
+        now = time.monotonic()
+        if now - self._warned_at >= self._WARN_EVERY_S:
+            self._warned_at = now
+            log.warning("Redis limiter unreachable (%s); deciding with this worker's own buckets", error)
 
     async def take(self, key: str, limit: RateLimit) -> float:
-        return float(await self._take(keys=[self._prefix + "bucket:" + key],
-                                      args=[limit.burst, limit.per_minute / 60]))
+        try:
+            return float(await self._take(keys=[self._prefix + "bucket:" + key],
+                                          args=[limit.burst, limit.per_minute / 60]))
+        except _REDIS_DOWN as e:
+            self._unreachable(e)
+            return await self._local.take(key, limit)
 
     async def _run_backoff(self, op: str, key: str, backoff: Backoff) -> float:
-        return float(await self._backoff(keys=[self._prefix + "backoff:" + key],
-                                         args=[op, backoff.free, backoff.base_s, backoff.max_s]))
+        try:
+            return float(await self._backoff(keys=[self._prefix + "backoff:" + key],
+                                             args=[op, backoff.free, backoff.base_s, backoff.max_s]))
+        except _REDIS_DOWN as e:
+            self._unreachable(e)
+            local = {"wait": self._local.backoff_wait, "fail": self._local.backoff_failed,
+                     "count": self._local.backoff_failures}[op]
+            return float(await local(key, backoff))
 
     async def backoff_wait(self, key: str, backoff: Backoff) -> float:
         return await self._run_backoff("wait", key, backoff)
@@ -226,7 +263,11 @@ class RedisLimiter:
         return int(await self._run_backoff("count", key, backoff))
 
     async def backoff_clear(self, key: str) -> None:
-        await self._redis.delete(self._prefix + "backoff:" + key)
+        await self._local.backoff_clear(key)
+        try:
+            await self._redis.delete(self._prefix + "backoff:" + key)
+        except _REDIS_DOWN as e:
+            self._unreachable(e)
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -167,3 +167,19 @@ async def test_the_backoff_grows_and_a_success_forgives(kind, redis_limiters):
     assert await limiter.backoff_wait("login:a", backoff) > 0
     await limiter.backoff_clear("login:a")
     assert await limiter.backoff_wait("login:a", backoff) == 0
+
+
+async def test_an_unreachable_redis_leaves_each_worker_its_own_limits():
+    """Redis down (nothing listens on port 1): the limiter decides in-process instead of failing the
+    request (on the old main a shopper's message got an `internal` error and was neither stored nor acked)."""
+    limiter = RedisLimiter("redis://127.0.0.1:1/0", "test-down:")
+    try:
+        limit = RateLimit(burst=2, per_minute=0.001)
+        waits = [await limiter.take("messages:s1", limit) for _ in range(3)]
+        assert waits[:2] == [0.0, 0.0] and waits[2] > 0
+        backoff = Backoff(free=2, base_s=10, max_s=40)
+        assert [await limiter.backoff_failed("login:a", backoff) for _ in range(2)] == [0, 10]
+        await limiter.backoff_clear("login:a")
+        assert await limiter.backoff_failures("login:a", backoff) == 0
+    finally:
+        await limiter.close()
