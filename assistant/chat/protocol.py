@@ -194,6 +194,10 @@ class ErrorFrame(BaseModel):
     type: Literal["error"] = "error"
     code: str
     detail: str
+    # a message the server failed on (`internal`) is safe to send again (idempotent by client_msg_id):
+    # these say which one and when
+    client_msg_id: str | None = None
+    retry_after_ms: int | None = None
 
 
 class RateLimitedFrame(ErrorFrame):
@@ -201,7 +205,6 @@ class RateLimitedFrame(ErrorFrame):
 
     code: Literal["rate_limited"] = "rate_limited"
     retry_after_ms: int
-    client_msg_id: str | None = None  # the refused message's, so a client resends exactly that one
 
 
 class StatusFrame(BaseModel):

@@ -41,6 +41,8 @@ router = APIRouter()
 CLOSE_UNKNOWN_SESSION = 4404
 # "service restart": a dependency failed (the message bus); the client reconnects and resumes by seq
 CLOSE_RECONNECT = 1012
+# when a client may send again a message the server failed on
+_INTERNAL_RETRY_MS = 1000
 
 
 class FrameSender:
@@ -158,7 +160,15 @@ async def _read_frames(ws: WebSocket, sender: FrameSender, rt, session_id: str) 
                 await close_for_reconnect(ws, "resume failed")
                 return
             await sender.send(ErrorFrame(code="internal", detail="the server failed on this frame; "
-                                         "nothing already stored was lost"))
+                                         "nothing already stored was lost",
+                                         **_retry_hint(frame)))
+
+
+def _retry_hint(frame) -> dict[str, Any]:
+    """A message is idempotent by client_msg_id, so the client may simply send it again in a moment."""
+    if isinstance(frame, MessageFrame):
+        return {"client_msg_id": frame.client_msg_id, "retry_after_ms": _INTERNAL_RETRY_MS}
+    return {}
 
 
 async def _check_rate(rt, session_id: str, frame) -> None:

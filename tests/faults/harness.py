@@ -114,6 +114,7 @@ class Shopper:
     errors: list[str] = field(default_factory=list)
     last_seq: int = 0
     _ids: Any = field(default_factory=lambda: itertools.count(1))
+    _resends: set[asyncio.Task] = field(default_factory=set)
 
     @classmethod
     async def start(cls, base_url: str) -> Shopper:
@@ -172,7 +173,17 @@ class Shopper:
                 self.frames[frame["seq"]] = frame
             elif frame["type"] == "error":
                 self.errors.append(frame["code"])
+                if frame.get("client_msg_id") in self.unacked and frame.get("retry_after_ms"):
+                    # like the widget: a message the server failed on (or refused for now) is sent again
+                    self._resends.add(asyncio.create_task(self._resend_later(ws, frame)))
             self.last_seq = max(self.last_seq, frame.get("seq") or 0)
+
+    async def _resend_later(self, ws, error: dict) -> None:
+        await asyncio.sleep(error["retry_after_ms"] / 1000)
+        cid = error["client_msg_id"]
+        if cid in self.unacked:
+            with contextlib.suppress(ConnectionClosed):  # a reconnect sends it again anyway
+                await ws.send(json.dumps({"type": "message", "text": self.unacked[cid], "client_msg_id": cid}))
 
     def unanswered(self) -> set[int]:
         """Acknowledged messages this shopper has not yet seen a bot reply to (nor replayed as with a person)."""

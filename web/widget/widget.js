@@ -48,6 +48,7 @@
   const STABLE_MS = 3000; // a socket open this long resets the backoff
   const TOAST_MS = 4500;
   const REPLY_TIMEOUT_MS = 30000; // stop the typing dots if nothing came back
+  const MAX_INTERNAL_RETRIES = 5;
   const MESSAGE_ERRORS = new Set(['too_long', 'empty', 'bad_frame', 'frame_too_large', 'closed']);
   const ERROR_TEXT = {
     too_long: `That message is too long (at most ${MAX_CHARS.toLocaleString('en-US')} characters).`,
@@ -500,6 +501,14 @@
     }, Math.min(Math.max(delayMs, 50), 60000));
   }
 
+  /** Resend a message the server failed on, a few times; false once it has had its tries. */
+  function retryAfterFailure(clientMsgId, delayMs) {
+    const p = state.pending.find((m) => m.client_msg_id === clientMsgId);
+    if (!p || (p.failures = (p.failures || 0) + 1) > MAX_INTERNAL_RETRIES) return false;
+    resendLater(clientMsgId, delayMs * p.failures);
+    return true;
+  }
+
   function pendingNode(p) {
     const node = messageNode({ author: 'shopper', text: p.text, client_msg_id: p.client_msg_id });
     node.classList.add('sa-pending');
@@ -792,6 +801,9 @@
           resendLater(frame.client_msg_id, Number(frame.retry_after_ms) || 1000);
           break;
         }
+        // the server failed on a message (a store or bus hiccup): it is idempotent, so send it again
+        if (frame.code === 'internal' && frame.client_msg_id && frame.retry_after_ms
+            && retryAfterFailure(frame.client_msg_id, Number(frame.retry_after_ms))) break;
         if (MESSAGE_ERRORS.has(frame.code)) failOldestInFlight(ERROR_TEXT[frame.code] || frame.code);
         showToast(ERROR_TEXT[frame.code] || String(frame.detail || 'Something went wrong.'));
         setTyping(false);
