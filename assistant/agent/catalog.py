@@ -25,11 +25,14 @@ class Catalog:
         self._sessions = sessions
 
     async def items(self, item_ids: Sequence[int]) -> dict[int, ItemInfo]:
+        """The cards' facts for the items still on sale: a withdrawn item is never shown or suggested,
+        whatever the search index or the recommender (trained before the withdrawal) still hold."""
         if not item_ids:
             return {}
         async with self._sessions() as db:
             rows = await db.execute(
-                select(Item.id, Item.title, Item.price, Item.stock).where(Item.id.in_(list(item_ids)))
+                select(Item.id, Item.title, Item.price, Item.stock)
+                .where(Item.id.in_(list(item_ids)), Item.active.is_(True))
             )
             return {r.id: ItemInfo(r.id, r.title, r.price, r.stock) for r in rows}
 

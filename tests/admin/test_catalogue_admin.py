@@ -38,6 +38,10 @@ async def test_a_new_item_and_its_new_price_are_in_the_next_answer(admin_api, ad
     assert card is not None and card["price"] == 7.99
     assert admin_api.get(f"/api/admin/items/{item_id}").json()["stock"] == 40
 
+    # withdrawn from sale: no longer found nor suggested (on the old main it still was)
+    assert admin_api.put(f"/api/admin/items/{item_id}", json={"active": False}).status_code == 200
+    assert card_for(await ask(admin_server, ASKED), item_id) is None
+
 
 def test_invalid_item_changes_are_refused(admin_api):
     assert admin_api.post("/api/admin/items", json={"title": "x", "price": -1}).status_code == 422
