@@ -81,6 +81,9 @@ class Settings(BaseSettings):
                                                 description="shopper messages (and left messages) per session")
     event_rate_per_session: RateLimit = Field(default=RateLimit(burst=30, per_minute=60),
                                               description="behaviour events (view, click, add to cart) per session")
+    agent_frame_rate: RateLimit = Field(default=RateLimit(burst=60, per_minute=600),
+                                        description="frames (replies, watches, typing) per agent on the console "
+                                        "socket: a leaked token or a runaway console cannot flood the store")
 
     # intent model and fallback policy (the trained model card may override the thresholds)
     intent_model_dir: Path | None = Field(default=None, description="default state_dir/intent_model")

@@ -17,6 +17,7 @@ from assistant import metrics
 from assistant.chat.bus import session_channel
 from assistant.chat.frames import receive_frame
 from assistant.chat.protocol import (
+    AgentMessageFrame,
     ErrorFrame,
     EventFrame,
     FeedbackFrame,
@@ -161,12 +162,12 @@ async def _read_frames(ws: WebSocket, sender: FrameSender, rt, session_id: str) 
                 return
             await sender.send(ErrorFrame(code="internal", detail="the server failed on this frame; "
                                          "nothing already stored was lost",
-                                         **_retry_hint(frame)))
+                                         **retry_hint(frame)))
 
 
-def _retry_hint(frame) -> dict[str, Any]:
-    """A message is idempotent by client_msg_id, so the client may simply send it again in a moment."""
-    if isinstance(frame, MessageFrame):
+def retry_hint(frame) -> dict[str, Any]:
+    """A message (shopper's or agent's) is idempotent by client_msg_id: the client may send it again soon."""
+    if isinstance(frame, MessageFrame | AgentMessageFrame):
         return {"client_msg_id": frame.client_msg_id, "retry_after_ms": _INTERNAL_RETRY_MS}
     return {}
 

@@ -23,6 +23,7 @@ from assistant.chat.protocol import (
     AgentMessageFrame,
     AgentTypingFrame,
     ErrorFrame,
+    RateLimitedFrame,
     UnwatchFrame,
     WatchFrame,
     agent_frame_adapter,
@@ -31,12 +32,14 @@ from assistant.chat.service import FrameRefused
 from assistant.chat.socket import (
     FrameSender,
     close_for_reconnect,
+    retry_hint,
     running,
     subscribe_or_close,
 )
 from assistant.chat.socket_auth import CLOSE_UNAUTHORIZED, SocketAuthFailed, close_refused, receive_token
 from assistant.handoff.desk import AgentDesk
 from assistant.handoff.views import queue_item
+from assistant.limits import RateLimited, enforce
 from assistant.privacy.audit import READ_TRANSCRIPT, SESSION, Actor, record_read
 from assistant.runtime import Runtime
 from assistant.security import AgentClaims
@@ -182,8 +185,16 @@ async def _read_frames(ws: WebSocket, sender: FrameSender, desk: AgentDesk, agen
                        watcher: SessionWatcher) -> None:
     max_bytes = desk.rt.settings.max_frame_bytes
     while ws.application_state == WebSocketState.CONNECTED:  # not once the server closed it
+        frame = None
         try:
-            await _handle(await receive_frame(ws, max_bytes, agent_frame_adapter), sender, desk, agent, watcher)
+            frame = await receive_frame(ws, max_bytes, agent_frame_adapter)
+            await enforce(desk.rt.limiter, "agent frames", f"agent:{agent.agent_id}", desk.rt.settings.agent_frame_rate)
+            await _handle(frame, sender, desk, agent, watcher)
+        except RateLimited as limited:  # not handled: a reply is neither stored nor acked, the console resends
+            metrics.RATE_LIMITED.labels(limited.what).inc()
+            await sender.send({**RateLimitedFrame(detail=str(limited), retry_after_ms=limited.retry_after_ms,
+                                                  client_msg_id=getattr(frame, "client_msg_id", None)).model_dump(),
+                               "session_id": getattr(frame, "session_id", None)})
         except FrameRefused as refused:
             metrics.BAD_FRAMES.labels(refused.frame.code).inc()
             await sender.send(refused.frame)
@@ -192,7 +203,7 @@ async def _read_frames(ws: WebSocket, sender: FrameSender, desk: AgentDesk, agen
         except Exception:
             log.exception("agent frame failed (agent %s)", agent.agent_id)
             await sender.send(ErrorFrame(code="internal", detail="the server failed on this frame; "
-                                         "nothing already stored was lost"))
+                                         "nothing already stored was lost", **retry_hint(frame)))
 
 
 async def _handle(frame, sender: FrameSender, desk: AgentDesk, agent: AgentClaims, watcher: SessionWatcher) -> None:

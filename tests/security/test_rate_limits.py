@@ -18,7 +18,7 @@ from assistant.config import RateLimit
 from assistant.limits import Backoff, InProcessLimiter, RedisLimiter
 from assistant.store.database import make_engine, session_factory
 from assistant.store.models import Message
-from tests.agent_console.client import PASSWORD, add_agents
+from tests.agent_console.client import PASSWORD, AgentSocket, add_agents, api, waiting_shopper
 from tests.chat.client import ChatClient, start_session
 
 REDIS_URL = "redis://127.0.0.1:6379/2"
@@ -113,6 +113,37 @@ async def test_a_message_burst_is_partly_refused_and_every_acked_message_is_answ
     ack, reply = await chat.say("hello", client_msg_id=first_refused)
     assert ack["client_msg_id"] == first_refused and reply["author"] == "bot"
     await chat.close()
+
+
+async def test_an_agent_burst_is_partly_refused_and_every_acked_reply_is_stored_once(limited_server):
+    """On the old main the console socket took any number of frames (a leaked token floods the store)."""
+    agent, = add_agents(limited_server.settings, 1, name="Flooder")
+    shopper = await waiting_shopper(limited_server)
+    sid = shopper.session["session_id"]
+    async with api(limited_server, agent) as http:
+        assert (await http.post(f"/api/agent/sessions/{sid}/claim")).status_code == 200
+    console = await AgentSocket.open(limited_server, agent)
+    ids = [f"agent-burst-{i}" for i in range(40)]
+    for cid in ids:
+        await console.send({"type": "message", "session_id": sid, "text": "one moment",
+                            "client_msg_id": cid})
+    acked, limited = set(), set()
+    while len(acked) + len(limited) < len(ids):
+        frame = await console.recv_type("ack", "error")
+        if frame["type"] == "ack":
+            acked.add(frame["client_msg_id"])
+        else:
+            assert frame["code"] == "rate_limited" and frame["retry_after_ms"] > 0, frame
+            limited.add(frame["client_msg_id"])
+    assert acked and limited and not acked & limited
+    engine = make_engine(limited_server.settings.resolved_database_url)
+    with session_factory(engine)() as db:
+        stored = list(db.scalars(select(Message.client_msg_id).where(
+            Message.session_id == sid, Message.author == "agent")))
+    engine.dispose()
+    assert sorted(stored) == sorted(acked)  # refused replies were not stored, none twice
+    await console.close()
+    await shopper.close()
 
 
 async def test_behaviour_events_are_rate_limited_per_session(limited_server):

@@ -222,6 +222,11 @@
         if (frame.session_id === state.open && frame.author === 'shopper') showTyping(Boolean(frame.active));
         break;
       case 'error':
+        // a refused (rate_limited) or failed (internal) reply was not stored: send it again shortly
+        if (frame.client_msg_id && frame.retry_after_ms && state.pending.has(frame.client_msg_id)) {
+          resendLater(frame.client_msg_id, Number(frame.retry_after_ms));
+          break;
+        }
         toast(String(frame.detail || frame.code));
         break;
       default:
@@ -495,6 +500,13 @@
     pending.node.dataset.seq = String(seq);
     pending.node.querySelector('.author').textContent = `${state.me ? state.me.name : 'Me'} · ${clock(new Date().toISOString())}`;
     if (seq > state.lastSeq) state.lastSeq = seq;
+  }
+
+  function resendLater(clientMsgId, delayMs) {
+    setTimeout(() => {
+      const p = state.pending.get(clientMsgId);
+      if (p) send({ type: 'message', session_id: p.sessionId, text: p.text, client_msg_id: clientMsgId });
+    }, Math.min(Math.max(delayMs, 50), 60000));
   }
 
   function onReplyInput() {
