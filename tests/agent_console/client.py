@@ -109,3 +109,12 @@ async def waiting_shopper(server, customer_id: str | None = None) -> ChatClient:
     status = await chat.recv_type("status")
     assert status["state"] == "waiting", status
     return chat
+
+
+async def claimed_chat(server, name: str) -> tuple[AgentAccount, ChatClient, AgentSocket]:
+    """A new agent who has claimed a waiting shopper's chat, with the console socket open."""
+    agent, = add_agents(server.settings, 1, name=name)
+    shopper = await waiting_shopper(server)
+    async with api(server, agent) as http:
+        assert (await http.post(f"/api/agent/sessions/{shopper.session['session_id']}/claim")).status_code == 200
+    return agent, shopper, await AgentSocket.open(server, agent)

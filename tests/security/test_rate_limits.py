@@ -18,7 +18,7 @@ from assistant.config import RateLimit
 from assistant.limits import Backoff, InProcessLimiter, RedisLimiter
 from assistant.store.database import make_engine, session_factory
 from assistant.store.models import Message
-from tests.agent_console.client import PASSWORD, AgentSocket, add_agents, api, waiting_shopper
+from tests.agent_console.client import PASSWORD, add_agents, claimed_chat
 from tests.chat.client import ChatClient, start_session
 
 REDIS_URL = "redis://127.0.0.1:6379/2"
@@ -117,12 +117,8 @@ async def test_a_message_burst_is_partly_refused_and_every_acked_message_is_answ
 
 async def test_an_agent_burst_is_partly_refused_and_every_acked_reply_is_stored_once(limited_server):
     """On the old main the console socket took any number of frames (a leaked token floods the store)."""
-    agent, = add_agents(limited_server.settings, 1, name="Flooder")
-    shopper = await waiting_shopper(limited_server)
+    _, shopper, console = await claimed_chat(limited_server, "Flooder")
     sid = shopper.session["session_id"]
-    async with api(limited_server, agent) as http:
-        assert (await http.post(f"/api/agent/sessions/{sid}/claim")).status_code == 200
-    console = await AgentSocket.open(limited_server, agent)
     ids = [f"agent-burst-{i}" for i in range(40)]
     for cid in ids:
         await console.send({"type": "message", "session_id": sid, "text": "one moment",

@@ -15,7 +15,7 @@ import websockets
 from sqlalchemy import select
 
 from assistant.store.models import Message
-from tests.agent_console.client import AgentSocket, add_agents, api, waiting_shopper
+from tests.agent_console.client import claimed_chat
 from tests.chat.client import ChatClient, start_session
 
 HOSTILE_TEXT_FRAMES = [
@@ -84,12 +84,8 @@ async def test_text_is_stored_normalised_without_nul_or_invisible_characters(liv
 
 
 async def test_the_agent_socket_refuses_binary_nested_and_invisible_frames(live_server):
-    agent, = add_agents(live_server.settings, 1, name="Frames")
-    shopper = await waiting_shopper(live_server)
+    _, shopper, console = await claimed_chat(live_server, "Frames")
     session_id = shopper.session["session_id"]
-    async with api(live_server, agent) as http:
-        assert (await http.post(f"/api/agent/sessions/{session_id}/claim")).status_code == 200
-    console = await AgentSocket.open(live_server, agent)
     await console.ws.send(b"\x00\x01")
     assert (await console.recv_type("error"))["code"] == "bad_frame"
     await console.ws.send("[" * 8000)
