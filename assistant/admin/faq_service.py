@@ -20,6 +20,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from assistant.chat.frames import normalise_text
 from assistant.config import Settings
 from assistant.intent.labels import LABELS
 from assistant.store.models import FaqEntry, FaqRevision, utcnow
@@ -47,15 +48,17 @@ class FaqInput(BaseModel):
     answer: str
     intents: list[str] = Field(default_factory=list)
 
+    # every way in (the API, a CSV or JSON import, the CLI) is cleaned here: no NUL (which PostgreSQL
+    # refuses), control or invisible characters reach the store, the index or a shopper
     @field_validator("question", "answer")
     @classmethod
     def _stripped(cls, text: str) -> str:
-        return text.strip()
+        return normalise_text(text).strip()
 
     @field_validator("intents")
     @classmethod
     def _tags(cls, intents: list[str]) -> list[str]:
-        return list(dict.fromkeys(t.strip() for t in intents if t.strip()))
+        return list(dict.fromkeys(t for t in (normalise_text(t).strip() for t in intents) if t))
 
     def problems(self, settings: Settings) -> list[dict[str, str]]:
         """What is wrong with this input, as {field, error} pairs (empty when it is valid)."""

@@ -86,6 +86,18 @@ async def test_an_applied_import_is_answered_in_the_next_chat(admin_api, admin_s
     assert changes[0]["action"] == "import-create" and reply["faq_ids"] == [changes[0]["faq_id"]]
 
 
+def test_an_imported_file_is_stored_without_nul_or_invisible_characters(admin_api):
+    """On the old main a CSV import stored NUL and invisible characters as they came (only JSON bodies were
+    cleaned), and PostgreSQL refuses a NUL."""
+    token = uuid.uuid4().hex[:8]
+    rows = f'question,answer,intents\n"Do you ship\x00 to the moon {token}?","No\u200b, sorry.",delivery_options\n'
+    report = admin_api.post("/api/admin/faq/import?mode=merge", content=rows.encode(),
+                            headers={"Content-Type": "text/csv"})
+    assert report.status_code == 200 and report.json()["counts"]["added"] == 1, report.text
+    entry = next(e for e in json.loads(export(admin_api, "json"))["entries"] if token in e["question"])
+    assert (entry["question"], entry["answer"]) == (f"Do you ship to the moon {token}?", "No, sorry.")
+
+
 def test_the_cli_exports_dry_runs_and_refuses_broken_files(admin_settings, tmp_path, monkeypatch):
     from assistant.config import get_settings
 
