@@ -33,13 +33,22 @@ TARGET_LEAD = {"hr@10": 0.15, "ndcg@10": 0.12}
 
 
 def variant_config(spec: str) -> RecommenderConfig:
-    base = RecommenderConfig()
+    """`base`, or `field=value` pairs joined by `+` (`sequence.dropout=0.3+history_length=5`)."""
+    config = RecommenderConfig()
     if spec == "base":
-        return base
-    name, _, raw = spec.partition("=")
-    kind = type(getattr(base, name))
-    value = bool(int(raw)) if kind is bool else kind(raw)
-    return replace(base, **{name: value})
+        return config
+    for change in spec.split("+"):
+        config = _changed(config, *change.partition("=")[::2])
+    return config
+
+
+def _changed(settings, dotted: str, raw: str):
+    """A copy of a (nested) dataclass with one field, named like `sequence.dropout`, set from text."""
+    name, _, rest = dotted.partition(".")
+    if rest:
+        return replace(settings, **{name: _changed(getattr(settings, name), rest, raw)})
+    kind = type(getattr(settings, name))
+    return replace(settings, **{name: bool(int(raw)) if kind is bool else kind(raw)})
 
 
 def splits(state: Path, data_dir: Path, name: str) -> dict[str, tuple[Path, Path]]:

@@ -17,9 +17,48 @@ class CooccurrenceParams:
 
 
 @dataclass
+class SequenceParams:
+    """The SASRec next-item model (recommender.sequence): a fused feature and, on large catalogues, candidates."""
+
+    enabled: bool = True
+    max_items: int = 50_000  # above this catalogue size no sequence model (full softmax, dense embeddings)
+    max_interactions: int = 2_000_000  # nor above this much behaviour (training time)
+    dim: int = 64
+    max_length: int = 20
+    dropout: float = 0.3
+    epochs: int = 60
+    patience: int = 6  # epochs without a better training-period NDCG@10 before stopping
+    batch_size: int = 128
+    learning_rate: float = 2e-3
+    weight_decay: float = 0.0
+    text_init: bool = True  # start item embeddings from the text vectors' top principal components
+    item_embedding: str = "text+id"  # "id": free; "text": a learned map of the text vectors; "text+id": both
+    seed: int = 0
+
+
+@dataclass
+class RerankParams:
+    """The second stage (recommender.reranker): an MLP over the fused score's top candidates."""
+
+    enabled: bool = False
+    pool: int = 100  # candidates it re-orders (the fused score's best)
+    hidden: int = 32
+    dropout: float = 0.1
+    epochs: int = 40
+    patience: int = 5
+    batch_size: int = 32
+    learning_rate: float = 3e-3
+    weight_decay: float = 1e-4
+    min_rows: int = 200  # training-period rows with the target in the pool needed to fit it
+    seed: int = 0
+
+
+@dataclass
 class RecommenderConfig:
     cf_model: str = "cooccurrence"  # "cooccurrence" | "ease" | "als"
     cooccurrence: CooccurrenceParams = field(default_factory=CooccurrenceParams)
+    sequence: SequenceParams = field(default_factory=SequenceParams)
+    rerank: RerankParams = field(default_factory=RerankParams)
     ease_l2: float = 200.0
     als_factors: int = 64
     neighbours_k: int = 100
@@ -58,5 +97,7 @@ class RecommenderConfig:
     def from_dict(cls, values: dict) -> RecommenderConfig:
         values = dict(values)
         values["cooccurrence"] = CooccurrenceParams(**values.get("cooccurrence", {}))
+        values["sequence"] = SequenceParams(**values.get("sequence", {}))
+        values["rerank"] = RerankParams(**values.get("rerank", {}))
         known = {name for name in cls.__dataclass_fields__}
         return cls(**{key: value for key, value in values.items() if key in known})

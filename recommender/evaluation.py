@@ -54,9 +54,10 @@ def full_ranks(scorer: ItemScorer, rows: NextItemRows, history_length: int,
     for row, (history_ids, target) in enumerate(zip(rows.histories, rows.targets.tolist(), strict=True)):
         if target not in scorer.index_of:
             continue
-        feats = scorer.features(scorer.to_history(history_ids[-history_length:]), everything)
+        history = scorer.to_history(history_ids[-history_length:])
+        feats = scorer.features(history, everything)
         for name, weights in variants.items():
-            scores = np.einsum("ij,j->i", feats, weights)
+            scores = scorer.final_scores(history, everything, feats, None if weights is scorer.weights else weights)
             ranks[name][row] = np.count_nonzero(scores >= scores[scorer.index_of[target]])
     return ranks
 

@@ -50,10 +50,13 @@ def _row_candidates(scorer: ItemScorer, history: History, target: int, dense_max
     """Every item on catalogues up to `dense_max_items` (each feature's top items must compete with each
     other's, or a feature's false alarms go unseen); above it, scoring every item for thousands of rows
     is too slow, so the behaviour and popular candidates of serving plus the text and word neighbours."""
-    extra = np.concatenate([scorer.text_top(history), scorer.word_top(history), [target]]).astype(np.int64)
     if scorer.n_items <= dense_max_items:
         return np.arange(scorer.n_items)
+    extra = np.concatenate([scorer.text_top(history), scorer.word_top(history), [target]]).astype(np.int64)
     parts = [scorer.cf[history.indices].indices, scorer.popular_order, history.indices, extra]
+    sequence_scores = scorer.sequence_scores(history)
+    if sequence_scores is not None:
+        parts.append(scorer.sequence_top(sequence_scores))
     return np.unique(np.concatenate(parts).astype(np.int64))
 
 

@@ -8,8 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from recommender.reranker import Reranker, pool_of, rerank_inputs
+from recommender.sequence import SequenceModel
+
 FEATURES = ("cf_last", "cf_earlier", "text_last", "text_earlier", "popularity", "repeat_last", "repeat_earlier",
-            "recent_popularity", "same_brand", "same_brand_last", "text_max", "lexical_max")
+            "recent_popularity", "same_brand", "same_brand_last", "text_max", "lexical_max", "sequence")
+SEQUENCE_FLOOR_RANK = 200  # the sequence feature is how far an item's logit lies above the logit of this rank
 
 
 def positions_of(sorted_items: np.ndarray, items: np.ndarray) -> np.ndarray:
@@ -55,6 +59,8 @@ class ItemScorer:
     dense_max_items: int
     popular_candidates: int
     lexical: sp.csr_matrix | None = None  # top k TF-IDF neighbours of each item's text, None without words
+    sequence: SequenceModel | None = None  # next-item model over the history, None when not trained
+    reranker: Reranker | None = None  # second stage over the fused score's best, None when not fitted
 
     def __post_init__(self) -> None:
         self.index_of = {int(item): i for i, item in enumerate(self.item_ids.tolist())}
@@ -77,14 +83,29 @@ class ItemScorer:
         steps_back = np.arange(history.indices.size - 1, -1, -1, dtype=np.float32)
         return history.strengths * np.power(np.float32(self.history_decay), steps_back)
 
-    def candidates(self, history: History, extra: np.ndarray | None = None) -> np.ndarray:
-        """Every item on small catalogues; else behaviour neighbours, popular items, history and extra."""
+    def candidates(self, history: History, extra: np.ndarray | None = None,
+                   sequence_scores: np.ndarray | None = None) -> np.ndarray:
+        """Every item on small catalogues; else behaviour neighbours, popular items, the sequence model's
+        best, history and extra."""
         if self.n_items <= self.dense_max_items:
             return np.arange(self.n_items)
         parts = [self.cf[history.indices].indices, self.popular_order, history.indices]
+        if sequence_scores is not None:
+            parts.append(self.sequence_top(sequence_scores))
         if extra is not None:
             parts.append(extra)
         return np.unique(np.concatenate(parts).astype(np.int64))
+
+    def sequence_top(self, sequence_scores: np.ndarray) -> np.ndarray:
+        """The sequence model's best items, as many as the popular candidates."""
+        count = min(self.popular_candidates, self.n_items - 1)
+        return np.argpartition(-sequence_scores, count)[:count]
+
+    def sequence_scores(self, history: History) -> np.ndarray | None:
+        """The sequence model's logit of every item after this history (None without one or without history)."""
+        if self.sequence is None or history.is_empty:
+            return None
+        return self.sequence.scores(history.indices)
 
     def text_top(self, history: History) -> np.ndarray:
         """Text neighbours of the history items (none without text)."""
@@ -98,7 +119,9 @@ class ItemScorer:
             return np.zeros(0, dtype=np.int64)
         return self.lexical[history.indices].indices
 
-    def features(self, history: History, candidates: np.ndarray) -> np.ndarray:
+    def features(self, history: History, candidates: np.ndarray,
+                 sequence_scores: np.ndarray | None = None) -> np.ndarray:
+        """Raw features of the candidates; `sequence_scores` when the caller has them already."""
         feats = np.zeros((candidates.size, len(FEATURES)), dtype=np.float32)
         feats[:, 4] = self.popularity[candidates]
         feats[:, 7] = self.recent_popularity[candidates]
@@ -123,6 +146,12 @@ class ItemScorer:
         if self.lexical is not None:
             block = self.lexical[history.indices]
             feats[:, 11] = self._scatter_max(block.indices, block.data, candidates, dense)
+        if sequence_scores is None:
+            sequence_scores = self.sequence_scores(history)
+        if sequence_scores is not None:
+            floor = np.partition(sequence_scores, -SEQUENCE_FLOOR_RANK)[-SEQUENCE_FLOOR_RANK] if (
+                sequence_scores.size > SEQUENCE_FLOOR_RANK) else sequence_scores.min()
+            feats[:, 12] = np.maximum(sequence_scores[candidates] - floor, 0.0)
         feats[:, 8] = self._brand_share(history, weights, candidates)
         last_brand = self.brand_codes[last]
         if last_brand >= 0:
@@ -180,14 +209,36 @@ class ItemScorer:
         return np.bincount(positions[found], weights=np.asarray(values)[found],
                            minlength=candidates.size).astype(np.float32)
 
+    def final_scores(self, history: History, candidates: np.ndarray, feats: np.ndarray,
+                     weights: np.ndarray | None = None) -> np.ndarray:
+        """The fused score; with the fitted weights and a second stage, its pool re-ordered by the second stage
+        (the pool keeps its fused score values, handed out in the new order, so their scale stays)."""
+        fitted = weights is None
+        weights = self.weights if fitted else weights
+        scores = np.einsum("ij,j->i", feats, weights)  # not BLAS: its threads stall on a busy machine
+        if not fitted or self.reranker is None or history.is_empty:
+            return scores
+        pool = pool_of(scores, self.reranker.pool)
+        second = self.reranker.scores(self.rerank_inputs(history, candidates[pool], feats[pool], scores[pool]))
+        reordered = scores.copy()
+        reordered[pool[np.argsort(-second, kind="stable")]] = scores[pool]
+        return reordered
+
+    def rerank_inputs(self, history: History, pooled: np.ndarray, feats: np.ndarray,
+                      fused: np.ndarray) -> np.ndarray:
+        """The second stage's inputs for pooled candidates (best fused score first)."""
+        cosines = None if self.text is None else self.text[pooled] @ self.text[history.indices].T
+        return rerank_inputs(feats, self.weights, fused, FEATURES, cosines, history.indices.size)
+
     def score(self, history: History, context_vector: np.ndarray | None = None,
               context_weight: float = 0.0) -> ScoredCandidates:
         extra = None
         if context_vector is not None and self.text is not None and self.n_items > self.dense_max_items:
             extra = np.argpartition(-(self.text @ context_vector), self.popular_order.size)[: self.popular_order.size]
-        candidates = self.candidates(history, extra)
-        feats = self.features(history, candidates)
-        scores = np.einsum("ij,j->i", feats, self.weights)  # not BLAS: its threads stall on a busy machine
+        sequence_scores = self.sequence_scores(history)
+        candidates = self.candidates(history, extra, sequence_scores)
+        feats = self.features(history, candidates, sequence_scores)
+        scores = self.final_scores(history, candidates, feats)
         if context_vector is not None and self.text is not None:
             scores = scores + context_weight * (self.text_of(candidates) @ context_vector)
         return ScoredCandidates(candidates, feats, scores)

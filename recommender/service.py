@@ -21,7 +21,9 @@ from recommender.config import RecommenderConfig
 from recommender.data import Interactions, ItemCatalogue, NextItemRows
 from recommender.diversity import cap_per_category, mmr_order
 from recommender.profiles import ProfileStore
+from recommender.reranker import Reranker
 from recommender.scoring import FEATURES, History, ItemScorer, ScoredCandidates
+from recommender.sequence import PARAMETER_NAMES, SequenceModel
 from recommender.serving import ServingSettings
 from recommender.training import EmbedFunction, Progress, quiet, train_scorer
 
@@ -31,7 +33,7 @@ COLD_START_NEIGHBOURS = 10
 FEATURE_REASON = {"cf_last": "bought", "cf_earlier": "bought", "text_last": "similar", "text_earlier": "similar",
                   "popularity": "popular", "repeat_last": "again", "repeat_earlier": "again",
                   "recent_popularity": "popular", "same_brand": "brand", "same_brand_last": "brand",
-                  "text_max": "similar", "lexical_max": "similar"}
+                  "text_max": "similar", "lexical_max": "similar", "sequence": "next"}
 CONTEXT = "context"  # the chat text's similarity (not a fitted feature)
 ORDERED = "purchase"  # the kind of the history items the caller passes (the shopper's orders)
 VERBS = {"view": "viewed", "click": "looked at", "add_to_cart": "put in your cart", "purchase": "bought"}
@@ -118,14 +120,20 @@ class Recommender:
         path.parent.mkdir(parents=True, exist_ok=True)
         text = scorer.text if scorer.text is not None else np.zeros((0, 0), dtype=np.float32)
         meta = {"config": self.config.to_dict(), "catalogue_name": self.catalogue_name,
-                "has_text_neighbours": scorer.text_neighbours is not None, "has_lexical": scorer.lexical is not None}
+                "has_text_neighbours": scorer.text_neighbours is not None, "has_lexical": scorer.lexical is not None,
+                "has_sequence": scorer.sequence is not None,
+                "reranker_pool": None if scorer.reranker is None else scorer.reranker.pool}
+        sequence = {} if scorer.sequence is None else {f"sq_{name}": value
+                                                          for name, value in scorer.sequence.weights.items()}
+        reranker = {} if scorer.reranker is None else {f"rr_{name}": value
+                                                          for name, value in scorer.reranker.weights.items()}
         sparse = {**_sparse_arrays("cf", scorer.cf), **_sparse_arrays("tn", scorer.text_neighbours),
                   **_sparse_arrays("lx", scorer.lexical)}
         with path.open("wb") as f:
             np.savez(f, item_ids=scorer.item_ids, popularity=scorer.popularity, brand_codes=scorer.brand_codes,
                      recent_popularity=scorer.recent_popularity, text=text, weights=scorer.weights,
                      titles=np.array(state.titles, dtype=str), categories=np.array(state.categories, dtype=str),
-                     meta=np.array(json.dumps(meta)), **sparse)
+                     meta=np.array(json.dumps(meta)), **sparse, **sequence, **reranker)
 
     @classmethod
     def load(cls, path: Path, embed: EmbedFunction | None, profiles: ProfileStore | None = None,
@@ -143,7 +151,12 @@ class Recommender:
             brand_codes=arrays["brand_codes"], weights=_padded_weights(arrays["weights"]),
             history_decay=config.history_decay, dense_max_items=config.dense_max_items,
             popular_candidates=config.popular_candidates,
-            lexical=_sparse_from(arrays, "lx", n) if meta.get("has_lexical") else None)
+            lexical=_sparse_from(arrays, "lx", n) if meta.get("has_lexical") else None,
+            sequence=SequenceModel({name: arrays[f"sq_{name}"] for name in PARAMETER_NAMES})
+            if meta.get("has_sequence") else None,
+            reranker=None if meta.get("reranker_pool") is None else Reranker(
+                {name.removeprefix("rr_"): value for name, value in arrays.items() if name.startswith("rr_")},
+                meta["reranker_pool"]))
         return cls(scorer, arrays["titles"].tolist(), arrays["categories"].tolist(), config, embed, profiles,
                    meta.get("catalogue_name", "the shop"), embed_query, max_profiles)
 
@@ -274,6 +287,8 @@ class Recommender:
             return f"often bought after '{title}'"
         if kind == "similar" and title:
             return f"similar to '{title}' you {verb}"
+        if kind == "next" and title:
+            return f"often bought next by shoppers who bought '{title}'"
         if kind == "brand" and title:
             return f"same brand as '{title}' you {verb}"
         if kind == "again":
@@ -299,7 +314,8 @@ def _anchors(scorer: ItemScorer, shopper: History, items: np.ndarray) -> dict[st
         found = np.take_along_axis(links, best[None, :], axis=0)[0] > 0
         return [int(history[b]) if ok else None for b, ok in zip(best.tolist(), found.tolist(), strict=True)]
 
-    anchors: dict[str, list[int | None]] = {"cf_last": last, "text_last": last, "same_brand_last": last}
+    anchors: dict[str, list[int | None]] = {"cf_last": last, "text_last": last, "same_brand_last": last,
+                                            "sequence": last}
     behaviour = scorer.cf[history][:, items].toarray()
     anchors["cf_earlier"] = strongest(behaviour * weights, earlier)
     if scorer.text_neighbours is not None:
@@ -348,7 +364,7 @@ def _scorer_with_item(scorer: ItemScorer, item_id: int, vector: np.ndarray | Non
     links are borrowed from those neighbours (weighted by text similarity)."""
     n = scorer.n_items
     column, row = sp.csr_matrix((n, 1), dtype=np.float32), sp.csr_matrix((1, n), dtype=np.float32)
-    text, text_neighbours = scorer.text, scorer.text_neighbours
+    text, text_neighbours, sequence = scorer.text, scorer.text_neighbours, scorer.sequence
     if vector is not None and text is not None and text_neighbours is not None:
         sims = np.maximum(text @ vector, 0.0)
         width = int(np.diff(text_neighbours.indptr).max(initial=1))
@@ -360,10 +376,14 @@ def _scorer_with_item(scorer: ItemScorer, item_id: int, vector: np.ndarray | Non
         column = sp.csr_matrix(scorer.cf[:, closest] @ share[:, None])
         row = sp.csr_matrix(share[None, :] @ scorer.cf[closest])
         text = np.vstack([text, vector[None, :]])
+        if sequence is not None:
+            sequence = sequence.with_item(share @ sequence.weights["items"][closest])
+    elif sequence is not None:
+        sequence = sequence.with_item(np.zeros(sequence.weights["items"].shape[1], dtype=np.float32))
     lexical = None if scorer.lexical is None else _with_new_item(  # no words of its own: no lexical links
         scorer.lexical, sp.csr_matrix((n, 1), dtype=np.float32), sp.csr_matrix((1, n), dtype=np.float32))
     return replace(scorer, item_ids=np.append(scorer.item_ids, item_id), cf=_with_new_item(scorer.cf, column, row),
-                   lexical=lexical,
+                   lexical=lexical, sequence=sequence,
                    text=text, text_neighbours=text_neighbours,
                    popularity=np.append(scorer.popularity, np.float32(popularity)),
                    recent_popularity=np.append(scorer.recent_popularity, np.float32(popularity)),

@@ -20,7 +20,9 @@ from recommender.neighbours import (
     lexical_neighbours,
     vector_neighbours,
 )
+from recommender.reranker import Reranker, fit_reranker, pool_of
 from recommender.scoring import FEATURES, ItemScorer
+from recommender.sequence import SequenceModel, TrainedSequence, train_sequence_model
 
 EmbedFunction = Callable[[Sequence[str]], np.ndarray]
 Progress = Callable[[str], None]
@@ -96,7 +98,7 @@ def carve_validation(interactions: Interactions, history_length: int, max_rows: 
 
 def build_scorer(catalogue: ItemCatalogue, interactions: Interactions, text: np.ndarray | None,
                  config: RecommenderConfig, weights: np.ndarray | None = None,
-                 same_catalogue: ItemScorer | None = None) -> ItemScorer:
+                 same_catalogue: ItemScorer | None = None, sequence: SequenceModel | None = None) -> ItemScorer:
     """A scorer whose behaviour parts come from `interactions`; the text and word neighbours depend on the
     catalogue only and are taken from `same_catalogue` when given (a refit on more behaviour)."""
     behaviour = to_catalogue_indices(interactions, catalogue.ids)
@@ -114,7 +116,7 @@ def build_scorer(catalogue: ItemCatalogue, interactions: Interactions, text: np.
                       text=text, text_neighbours=text_neighbours,
                       brand_codes=brand_codes(catalogue.brands, n_items), weights=weights,
                       history_decay=config.history_decay, dense_max_items=config.dense_max_items,
-                      popular_candidates=config.popular_candidates, lexical=lexical)
+                      popular_candidates=config.popular_candidates, lexical=lexical, sequence=sequence)
 
 
 def word_neighbours(catalogue: ItemCatalogue, config: RecommenderConfig) -> sp.csr_matrix | None:
@@ -157,6 +159,8 @@ def train_scorer(catalogue: ItemCatalogue, interactions: Interactions, embed: Em
     base, validation = validation_split(interactions, validation, config)
     progress(f"fitting {config.cf_model} neighbours on {len(base)} interactions")
     scorer = build_scorer(catalogue, base, text, config)
+    sequence = fit_sequence(scorer, base, validation, text, config, progress)
+    scorer.sequence = None if sequence is None else sequence.model
     lists = fusion_candidates(scorer, validation, config)
     if lists.n_rows >= config.min_validation_rows:
         progress(f"fitting fusion weights on {lists.n_rows} validation rows")
@@ -164,11 +168,67 @@ def train_scorer(catalogue: ItemCatalogue, interactions: Interactions, embed: Em
     else:
         progress(f"only {lists.n_rows} validation rows: using the default fusion weights")
         weights = np.array([config.default_weights.get(name, 0.0) for name in FEATURES], dtype=np.float32)
+    scorer.weights = weights
+    scorer.reranker = fit_second_stage(scorer, validation, config, progress)
     if not config.refit_on_all:
-        scorer.weights = weights
         return scorer
     progress(f"refitting neighbours on all {len(interactions)} interactions")
-    return build_scorer(catalogue, interactions, text, config, weights, same_catalogue=scorer)
+    refitted = None
+    if sequence is not None:
+        behaviour = to_catalogue_indices(interactions, catalogue.ids)
+        refitted = train_sequence_model(behaviour.users, behaviour.items, len(catalogue.ids), text, config.sequence,
+                                        epochs=sequence.epochs, log=progress).model
+    final = build_scorer(catalogue, interactions, text, config, weights, same_catalogue=scorer, sequence=refitted)
+    final.reranker = scorer.reranker
+    return final
+
+
+def fit_second_stage(scorer: ItemScorer, validation: NextItemRows, config: RecommenderConfig,
+                     progress: Progress) -> Reranker | None:
+    """The second stage on the validation rows (training period) whose target is in the fused score's pool;
+    only on catalogues where fitting ranks every item."""
+    params = config.rerank
+    if not params.enabled or scorer.n_items > config.fit_dense_max_items:
+        return None
+    everything, inputs, positions = np.arange(scorer.n_items), [], []
+    for history_ids, target in zip(validation.histories, validation.targets.tolist(), strict=True):
+        history = scorer.to_history(history_ids[-config.history_length:])
+        if target not in scorer.index_of or history.is_empty:
+            continue
+        feats = scorer.features(history, everything)
+        fused = np.einsum("ij,j->i", feats, scorer.weights)
+        pool = pool_of(fused, params.pool)
+        found = np.flatnonzero(pool == scorer.index_of[target])
+        if found.size:
+            inputs.append(scorer.rerank_inputs(history, pool, feats[pool], fused[pool]))
+            positions.append(int(found[0]))
+    if not inputs:
+        return None
+    return fit_reranker(np.stack(inputs), np.array(positions, dtype=np.int64), params, progress)
+
+
+def sequence_model_fits(n_items: int, n_interactions: int, config: RecommenderConfig) -> bool:
+    """Whether a sequence model is trained: enabled, and the shop small enough for its full softmax and time."""
+    params = config.sequence
+    return params.enabled and n_items <= params.max_items and n_interactions <= params.max_interactions
+
+
+def fit_sequence(scorer: ItemScorer, base: Interactions, validation: NextItemRows, text: np.ndarray | None,
+                 config: RecommenderConfig, progress: Progress) -> TrainedSequence | None:
+    """The sequence model on the training part, stopped early on the validation rows (training period)."""
+    if not sequence_model_fits(scorer.n_items, len(base), config):
+        return None
+    behaviour = to_catalogue_indices(base, scorer.item_ids)
+    histories, targets = [], []
+    for history_ids, target in zip(validation.histories, validation.targets.tolist(), strict=True):
+        history = scorer.to_history(history_ids[-config.history_length:])
+        if target in scorer.index_of and not history.is_empty:
+            histories.append(history.indices)
+            targets.append(scorer.index_of[target])
+    holdout = (histories, np.array(targets, dtype=np.int64)) if histories else None
+    progress(f"training the sequence model on {len(base)} interactions")
+    return train_sequence_model(behaviour.users, behaviour.items, scorer.n_items, text, config.sequence,
+                                holdout=holdout, log=progress)
 
 
 def fusion_candidates(scorer: ItemScorer, validation: NextItemRows, config: RecommenderConfig):

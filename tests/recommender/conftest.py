@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recommender.config import RecommenderConfig
+from recommender.config import RecommenderConfig, RerankParams, SequenceParams
 from recommender.data import Interactions, ItemCatalogue, NextItemRows
 
 HASH_DIM = 64
@@ -67,7 +67,9 @@ def interactions() -> Interactions:
 
 @pytest.fixture
 def small_config() -> RecommenderConfig:
-    return RecommenderConfig(neighbours_k=20, fit_candidates_per_feature=5, rerank_pool=20)
+    # few epochs of the sequence model: enough to rank, short enough for the suite
+    return RecommenderConfig(neighbours_k=20, fit_candidates_per_feature=5, rerank_pool=20,
+                             sequence=SequenceParams(epochs=6, patience=2), rerank=RerankParams(enabled=True, epochs=5))
 
 
 def write_dataset_folder(folder: Path, n_users: int) -> NextItemRows:

@@ -5,7 +5,7 @@ import threading
 import numpy as np
 import pytest
 
-from recommender.config import RecommenderConfig
+from recommender.config import RecommenderConfig, SequenceParams
 from recommender.scoring import FEATURES
 from recommender.service import Recommendation, Recommender
 
@@ -100,8 +100,8 @@ def test_training_without_an_embedder_still_ranks_by_behaviour(catalogue, intera
 
 def test_every_cf_model_trains_and_ranks(catalogue, interactions, embed):
     for cf_model in ("cooccurrence", "ease", "als"):
-        model = Recommender.fit(catalogue, interactions, embed, RecommenderConfig(cf_model=cf_model,
-                                                                                  neighbours_k=10))
+        config = RecommenderConfig(cf_model=cf_model, neighbours_k=10, sequence=SequenceParams(enabled=False))
+        model = Recommender.fit(catalogue, interactions, embed, config)
         scores = model.score_all([0, 1])
         assert scores.shape == (len(catalogue.ids),) and np.isfinite(scores).all()
 
@@ -130,14 +130,15 @@ def test_each_reason_names_the_feature_that_contributed_most_and_the_history_ite
             continue
         anchor = scorer.index_of[rec.anchor_id]
         assert f"'{model._state.titles[anchor]}'" in rec.reason  # noqa: SLF001
-        if top.endswith("_last"):
+        if top.endswith("_last") or top == "sequence":
             assert rec.anchor_id == ids[-1]
         if top.startswith("cf") or top in LINKS:  # the anchor's own link is the largest behind the feature
             matrix = getattr(scorer, LINKS.get(top, "cf"))
             links = matrix[shopper.indices][:, [item]].toarray().ravel()
             assert matrix[anchor, item] == pytest.approx(links.max() if top in LINKS or top == "cf_last"
                                                          else links[:-1].max()), rec
-        expected = {"cf": "often bought after", "te": "similar to", "le": "similar to", "sa": "same brand as"}
+        expected = {"cf": "often bought after", "te": "similar to", "le": "similar to", "sa": "same brand as",
+                    "se": "often bought next by shoppers who bought"}
         assert rec.reason.startswith(expected[top[:2]]), rec
-        if not top.startswith("cf"):
+        if not top.startswith(("cf", "se")):
             assert rec.reason.endswith(f"you {did[rec.anchor_id]}"), rec
