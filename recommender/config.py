@@ -40,7 +40,7 @@ class SequenceParams:
 class RerankParams:
     """The second stage (recommender.reranker): an MLP over the fused score's top candidates."""
 
-    enabled: bool = False
+    enabled: bool = True
     pool: int = 100  # candidates it re-orders (the fused score's best)
     hidden: int = 32
     dropout: float = 0.1

@@ -69,7 +69,7 @@ def interactions() -> Interactions:
 def small_config() -> RecommenderConfig:
     # few epochs of the sequence model: enough to rank, short enough for the suite
     return RecommenderConfig(neighbours_k=20, fit_candidates_per_feature=5, rerank_pool=20,
-                             sequence=SequenceParams(epochs=6, patience=2), rerank=RerankParams(enabled=True, epochs=5))
+                             sequence=SequenceParams(epochs=6, patience=2), rerank=RerankParams(epochs=5))
 
 
 def write_dataset_folder(folder: Path, n_users: int) -> NextItemRows:
