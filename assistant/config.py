@@ -29,11 +29,18 @@ class Settings(BaseSettings):
     state_dir: Path = Field(default=REPO_ROOT / ".state", description="built models, indexes, SQLite file")
     data_dir: Path = Field(default=REPO_ROOT.parent / "shared" / "data", description="public data sets")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in state_dir")
+    database_pool_size: int = Field(default=10, description="connections each worker keeps open (PostgreSQL)")
+    database_max_overflow: int = Field(default=20, description="more connections a busy moment may open, closed "
+                                       "again when returned (PostgreSQL)")
+    database_ping_idle_s: float = Field(default=5.0, description="a pooled connection idle this long is pinged "
+                                        "before use (a restarted database is reconnected without an error)")
     chroma_path: Path | None = Field(default=None, description="embedded Chroma folder; default state_dir/chroma")
     chroma_url: str | None = Field(default=None, description="http://host:port of a Chroma server (scale-out)")
     redis_url: str | None = Field(default=None, description="redis://... for the message bus; None = in-process")
     redis_prefix: str = Field(default="shopassist:", description="prefix of every Redis key and channel "
                               "(several shops, or test runs, on one Redis)")
+    redis_max_connections: int = Field(default=10_000, description="Redis connections of one worker's bus (each "
+                                       "open socket holds one for its subscription)")
     catalogue: str = Field(default="amazon_office", description="data set folder used as the demo shop")
     demo_item_limit: int | None = Field(default=None, description="load only items with id below this (tests)")
 

@@ -168,7 +168,9 @@ async def build_runtime(settings: Settings) -> Runtime:
     # small products, and a multi-threaded BLAS call spins against them instead of helping
     threadpool_limits(settings.inference_threads)
     await asyncio.to_thread(upgrade_schema, settings.resolved_database_url)
-    engine = make_async_engine(settings.resolved_database_url)
+    engine = make_async_engine(settings.resolved_database_url, pool_size=settings.database_pool_size,
+                               max_overflow=settings.database_max_overflow,
+                               ping_idle_s=settings.database_ping_idle_s)
     sessions = async_session_factory(engine)
     chroma = make_chroma_client(settings.resolved_chroma_path, settings.chroma_url)
     embedder = get_embedder()
@@ -191,7 +193,7 @@ async def build_runtime(settings: Settings) -> Runtime:
     toolbox = Toolbox(settings=settings, intents=intent_service, faq=faq, products=products,
                       orders=OrderTools(sessions), catalog=catalog, recommender=recommender,
                       ab_tests=AbTests(sessions, settings), llm=make_llm(settings))
-    bus = make_bus(settings.redis_url, settings.redis_prefix)
+    bus = make_bus(settings.redis_url, settings.redis_prefix, settings.redis_max_connections)
     presence = make_presence(settings.redis_url, settings.redis_prefix, settings.presence_ttl_s)
     runtime = Runtime(settings=settings, engine=engine, sessions=sessions, bus=bus, faq=faq,
                       products=products, intent_service=intent_service, toolbox=toolbox,

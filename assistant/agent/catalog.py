@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import or_, select, union
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from assistant.store.database import autocommit_sessions
 from assistant.store.models import BehaviourEvent, EventKind, Item, Order, OrderLine, OrderStatus, utcnow
 
 
@@ -22,7 +23,7 @@ class ItemInfo:
 
 class Catalog:
     def __init__(self, sessions: async_sessionmaker) -> None:
-        self._sessions = sessions
+        self._sessions = autocommit_sessions(sessions)  # reads only: one round trip each
 
     async def items(self, item_ids: Sequence[int]) -> dict[int, ItemInfo]:
         """The cards' facts for the items still on sale: a withdrawn item is never shown or suggested,

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
+from assistant.store.database import autocommit_sessions
 from assistant.store.models import (
     Item,
     Order,
@@ -92,9 +93,10 @@ def return_number(return_id: int) -> str:
 class OrderTools:
     def __init__(self, sessions: async_sessionmaker) -> None:
         self._sessions = sessions
+        self._reads = autocommit_sessions(sessions)  # one round trip a statement, no BEGIN and ROLLBACK
 
     async def recent_orders(self, customer_id: str, n: int = 5) -> list[OrderSummary]:
-        async with self._sessions() as db:
+        async with self._reads() as db:
             orders = await db.scalars(
                 select(Order)
                 .where(Order.customer_id == customer_id)
@@ -105,7 +107,7 @@ class OrderTools:
             return [await self._summary(db, o) for o in orders]
 
     async def order(self, customer_id: str, order_id: int) -> OrderSummary | None:
-        async with self._sessions() as db:
+        async with self._reads() as db:
             o = await db.scalar(
                 select(Order)
                 .where(Order.id == order_id, Order.customer_id == customer_id)
@@ -115,7 +117,7 @@ class OrderTools:
 
     async def returns(self, customer_id: str, order_id: int | None = None) -> list[dict[str, Any]]:
         """The shopper's return and refund requests, newest first (of one order when given)."""
-        async with self._sessions() as db:
+        async with self._reads() as db:
             query = select(ReturnRequest).where(ReturnRequest.customer_id == customer_id)
             if order_id is not None:
                 query = query.where(ReturnRequest.order_id == order_id)

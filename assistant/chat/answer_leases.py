@@ -21,6 +21,7 @@ from sqlalchemy import exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
+from assistant.store.database import autocommit_sessions
 from assistant.store.models import AnswerState, Message, utcnow
 
 
@@ -42,7 +43,8 @@ def worker_name() -> str:
 
 class AnswerLeases:
     def __init__(self, sessions: async_sessionmaker, lease_s: float, worker: str | None = None) -> None:
-        self._sessions = sessions
+        # each claim, renewal and release is one conditional UPDATE: atomic alone, one round trip
+        self._sessions = autocommit_sessions(sessions)
         self.lease_s = lease_s
         self._lease = timedelta(seconds=lease_s)
         self.worker = worker or worker_name()

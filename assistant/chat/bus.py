@@ -75,15 +75,17 @@ class InProcessBus:
 class RedisBus:
     """Redis pub/sub: frames published by any worker reach the sockets of every worker."""
 
-    def __init__(self, url: str, prefix: str = "shopassist:") -> None:
+    def __init__(self, url: str, prefix: str = "shopassist:", max_connections: int = 10_000) -> None:
         import redis.asyncio as redis
         from redis.asyncio.retry import Retry
         from redis.backoff import NoBackoff
 
-        self._redis = redis.from_url(url, decode_responses=True)
+        # each open socket holds one pub/sub connection: the client's default limit (100) refused the 101st
+        self._redis = redis.from_url(url, decode_responses=True, max_connections=max_connections)
         # subscriptions never reconnect quietly (frames published meanwhile would be lost unseen): a broken
         # one ends with an error, and its socket closes so the client reconnects and resumes by seq
-        self._subscriber = redis.from_url(url, decode_responses=True, retry=Retry(NoBackoff(), 0))
+        self._subscriber = redis.from_url(url, decode_responses=True, retry=Retry(NoBackoff(), 0),
+                                          max_connections=max_connections)
         self._prefix = prefix
 
     async def publish(self, channel: str, frame: dict[str, Any]) -> None:
@@ -114,5 +116,5 @@ class RedisBus:
         await self._redis.ping()
 
 
-def make_bus(redis_url: str | None, prefix: str = "shopassist:") -> MessageBus:
-    return RedisBus(redis_url, prefix) if redis_url else InProcessBus()
+def make_bus(redis_url: str | None, prefix: str = "shopassist:", max_connections: int = 10_000) -> MessageBus:
+    return RedisBus(redis_url, prefix, max_connections) if redis_url else InProcessBus()

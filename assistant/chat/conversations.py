@@ -11,6 +11,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from assistant.store.database import autocommit_sessions
 from assistant.store.models import Author, ChatSession, Message, SessionState, utcnow
 
 
@@ -26,6 +27,7 @@ class StoredMessage:
 class ConversationStore:
     def __init__(self, sessions: async_sessionmaker) -> None:
         self._sessions = sessions
+        self._autocommit = autocommit_sessions(sessions)  # reads and one-statement writes: one round trip
 
     async def create_session(self, customer_id: str | None, activity_consent: bool = True) -> ChatSession:
         session_id = uuid.uuid4().hex
@@ -36,7 +38,7 @@ class ConversationStore:
         return chat
 
     async def get_session(self, session_id: str) -> ChatSession | None:
-        async with self._sessions() as db:
+        async with self._autocommit() as db:
             return await db.get(ChatSession, session_id)
 
     async def append(
@@ -92,7 +94,7 @@ class ConversationStore:
         return existing
 
     async def _by_client_id(self, session_id: str, client_msg_id: str) -> StoredMessage | None:
-        async with self._sessions() as db:
+        async with self._autocommit() as db:
             row = (
                 await db.execute(
                     select(Message.id, Message.seq, Message.answer_state).where(
@@ -103,7 +105,7 @@ class ConversationStore:
         return StoredMessage(row.id, row.seq, False, answer_state=row.answer_state) if row else None
 
     async def messages_after(self, session_id: str, after_seq: int, limit: int = 1000) -> list[Message]:
-        async with self._sessions() as db:
+        async with self._autocommit() as db:
             rows = await db.scalars(
                 select(Message)
                 .where(Message.session_id == session_id, Message.seq > after_seq)
@@ -113,7 +115,7 @@ class ConversationStore:
             return list(rows)
 
     async def last_messages(self, session_id: str, n: int) -> list[Message]:
-        async with self._sessions() as db:
+        async with self._autocommit() as db:
             rows = await db.scalars(
                 select(Message).where(Message.session_id == session_id).order_by(Message.seq.desc()).limit(n)
             )
@@ -139,7 +141,7 @@ class ConversationStore:
             return res.rowcount == 1
 
     async def queue_position(self, session_id: str) -> int | None:
-        async with self._sessions() as db:
+        async with self._autocommit() as db:
             chat = await db.get(ChatSession, session_id)
             if chat is None or chat.state != SessionState.WAITING:
                 return None

@@ -28,6 +28,7 @@ from assistant.chat.protocol import AckFrame, ReplyFrame, StatusFrame, TypingNot
 from assistant.cluster.presence import InProcessPresence, Presence
 from assistant.intent.frustration import FrustrationPolicy, Mood
 from assistant.privacy.redaction import secret_notice
+from assistant.store.database import autocommit_sessions
 from assistant.store.models import (
     Agent,
     AnswerState,
@@ -90,6 +91,7 @@ class ChatService:
         self.graph = graph
         self.catalog = catalog
         self._sessions = sessions
+        self._autocommit = autocommit_sessions(sessions)  # reads and one-statement writes: one round trip
         self._recommender = recommender
         self._max_chars = max_chars
         # which agents have a console open (on any worker): the widget offers "leave a message" if none
@@ -194,7 +196,7 @@ class ChatService:
     async def _log_exposures(self, chat: ChatSession, item_ids: list[int], ab: dict[str, Any]) -> None:
         """Cards shown, under the A/B test and variant they were served with (the test's report counts them)."""
         variant, test_id = ab.get("variant") or DEFAULT_VARIANT, ab.get("test_id")
-        async with self._sessions() as db:
+        async with self._autocommit() as db:  # one multi-row INSERT
             db.add_all([RecExposure(session_id=chat.id, variant=variant, ab_test_id=test_id, item_id=i)
                         for i in item_ids])
             await db.commit()
@@ -213,7 +215,7 @@ class ChatService:
 
     async def status_of(self, chat: ChatSession) -> StatusFrame:
         """The session's current hands (sent after a resume, so a reloaded widget knows who it talks to)."""
-        async with self._sessions() as db:
+        async with self._autocommit() as db:
             agent = await db.get(Agent, chat.agent_id) if chat.agent_id else None
         return StatusFrame(state=chat.state, queue_position=await self.store.queue_position(chat.id),
                            agents_online=await self._presence.count(), agent_name=agent.name if agent else None)

@@ -28,7 +28,9 @@ def redact_record(record: logging.LogRecord) -> logging.LogRecord:
         message = record.getMessage()
     except Exception:  # a broken format string: leave it to the handler to report
         return record
-    record.msg, record.args = mask_personal(message), ()
+    masked = mask_personal(message)
+    if masked != message:  # else the arguments stay: uvicorn's access log formatter reads them
+        record.msg, record.args = masked, ()
     if record.exc_info and not record.exc_text:
         record.exc_text = logging.Formatter().formatException(record.exc_info)
     if record.exc_text:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import sessionmaker
 
@@ -51,12 +53,57 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def make_async_engine(url: str) -> AsyncEngine:
+def make_async_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20,
+                      ping_idle_s: float = 5.0) -> AsyncEngine:
+    """The server's engine: a pool of `pool_size` connections kept open (a busy moment opens up to
+    `max_overflow` more, closed again on return), and a connection pinged before use only when it sat in
+    the pool `ping_idle_s` or longer (`_ping_if_idle`)."""
     _ensure_sqlite_dir(url)
-    engine = create_async_engine(_async_url(url), pool_pre_ping=True)
+    url = _async_url(url)
+    sizes = {} if url.startswith("sqlite") else {"pool_size": pool_size, "max_overflow": max_overflow}
+    engine = create_async_engine(url, **sizes)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    _ping_if_idle(engine.sync_engine, ping_idle_s)
     return engine
+
+
+def _ping_if_idle(engine: Engine, idle_s: float) -> None:
+    """A pre-ping for connections that were idle, not for every checkout.
+
+    A ping on each checkout cost a round trip per unit of work (8 a chat turn). A connection the database
+    dropped while it sat idle (a restart at night) is found by the ping and replaced before anyone uses it;
+    one lost while in use fails its statement, the pool then replaces every older connection, and callers
+    retry (the chat socket handles a message frame once more, the answer sweep claims the message again).
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection, record) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection, record, _proxy) -> None:
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < idle_s:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as e:
+            if not engine.dialect.is_disconnect(e, dbapi_connection, None):
+                raise
+            alive = False
+        if not alive:
+            raise DisconnectionError("the pooled connection was lost while idle")  # the pool opens a new one
+
+
+def autocommit_sessions(sessions: async_sessionmaker) -> async_sessionmaker:
+    """Sessions on the same engine whose statements commit one by one: for reads and single-statement writes.
+
+    Such a statement is one round trip; in a transaction it is three (BEGIN, the statement, COMMIT, or the
+    ROLLBACK that closes a read-only session).
+    """
+    engine: AsyncEngine = sessions.kw["bind"]
+    return async_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
 
 
 def session_factory(engine: Engine) -> sessionmaker:
