@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def server_options(settings: Settings) -> dict:
     """uvicorn options that enforce limits before the app sees a byte: a websocket frame over
     `max_frame_bytes` is closed with 1009 from its header, never buffered."""
-    return {"ws_max_size": settings.max_frame_bytes}
+    return {"ws_max_size": settings.max_frame_bytes, "ws_per_message_deflate": settings.ws_compression}
 
 
 def _mount_web(app: FastAPI, web: Path) -> None:

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     auth_timeout_s: float = Field(default=10.0, description="how long a socket waits for its auth frame")
     max_message_chars: int = 2000
     max_frame_bytes: int = 16_384
+    ws_compression: bool = Field(default=False, description="permessage-deflate on websockets (the frames are small "
+                                 "JSON: compressing each costs more CPU on both ends than the bytes it saves)")
     # batch-1 inference threads per call: the server runs many small calls side by side, and more threads
     # than that make torch spin against itself (measured: 12 ms with 1 thread, ~500 ms with 2 under load)
     inference_threads: int = 1

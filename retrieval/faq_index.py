@@ -51,11 +51,10 @@ class FaqIndex(CollectionIndex):
 
     def search(self, query: str, k: int = 3, intent: str | None = None) -> list[FaqHit]:
         """Best entries for `query`; with `intent`, entries tagged with it are preferred."""
-        n = self.count()
-        if n == 0:
-            return []
+        # Chroma returns what there is when the collection holds fewer (none when it is empty): no count()
+        # round trip first
         res = self._collection.query(
-            query_texts=[query], n_results=min(n, max(k * 4, 10)), include=["metadatas", "distances"]
+            query_texts=[query], n_results=max(k * 4, 10), include=["metadatas", "distances"]
         )
         hits = [
             FaqHit(**vars(_document(int(i), meta)), score=1.0 - float(dist))

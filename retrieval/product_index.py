@@ -52,9 +52,7 @@ class ProductIndex(CollectionIndex):
     def search(self, query: str, k: int = 4, max_price: float | None = None,
                min_price: float | None = None, in_stock: bool = False) -> list[ProductHit]:
         where = _price_filter(max_price, min_price, in_stock)
-        if self.count() == 0:
-            return []
-        res = self._collection.query(
+        res = self._collection.query(  # an empty collection gives no hits (no count() round trip first)
             query_texts=[query], n_results=k, where=where, include=["metadatas", "distances"]
         )
         return [

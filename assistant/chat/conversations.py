@@ -59,12 +59,10 @@ class ConversationStore:
 
         `session_values` are written to the session row in the same transaction (one commit a turn).
         `settle` runs first in that transaction (a bot reply marks its question answered): when it
-        returns False nothing is stored and the result is None.
+        returns False nothing is stored and the result is None. A repeated client_msg_id is found by the
+        unique constraint (its transaction rolls back, then the first message is read), not looked up
+        before every insert: retries are rare, new messages are not.
         """
-        if client_msg_id is not None:
-            existing = await self._by_client_id(session_id, client_msg_id)
-            if existing is not None:
-                return existing
         async with self._sessions() as db:
             try:
                 if settle is not None and not await settle(db):
