@@ -209,6 +209,7 @@ async def build_runtime(settings: Settings) -> Runtime:
         sweep_s=settings.answer_sweep_s, batch=settings.answer_sweep_batch,
         max_attempts=settings.answer_max_attempts)
     runtime.chat.answer_later = runtime.answerer.submit
+    runtime.chat.new_lease = runtime.answerer.leases.fresh
     runtime.answerer.start()
     await start_cluster_tasks(runtime)
     return runtime

@@ -16,13 +16,38 @@ import socket
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import bindparam, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from assistant.store.database import autocommit_sessions
 from assistant.store.models import AnswerState, Message, utcnow
+
+
+def _param(name: str, column):
+    """A named parameter of a statement built once, typed like the column it is compared with or sets."""
+    return bindparam(name, type_=column.type)
+
+
+# the statements of every turn, built once (their SQL and cache keys are not made anew on each call); none
+# needs the session's identity map brought up to date
+_NO_SYNC = {"synchronize_session": False}
+_CLAIM_RETURNS = (Message.id, Message.session_id, Message.seq, Message.text, Message.answer_attempts)
+_OURS = (Message.id == _param("message_id", Message.id), Message.lease_owner == _param("token", Message.lease_owner),
+         Message.answer_state == AnswerState.PENDING)
+_CLAIM_ONE = (update(Message)
+              .where(Message.id == _param("message_id", Message.id), Message.answer_state == AnswerState.PENDING,
+                     or_(Message.lease_until.is_(None), Message.lease_until < _param("now", Message.lease_until)))
+              .values(lease_owner=_param("token", Message.lease_owner),
+                      lease_until=_param("until", Message.lease_until), answer_attempts=Message.answer_attempts + 1)
+              .returning(*_CLAIM_RETURNS).execution_options(**_NO_SYNC))
+_SETTLE = (update(Message).where(*_OURS)
+           .values(answer_state=_param("new_state", Message.answer_state), lease_owner=None, lease_until=None)
+           .execution_options(**_NO_SYNC))
+_EXTEND = (update(Message).where(*_OURS).values(lease_until=_param("until", Message.lease_until))
+           .execution_options(**_NO_SYNC))
 
 
 @dataclass(frozen=True)
@@ -35,6 +60,11 @@ class Claim:
     text: str
     attempts: int  # claims so far, this one included (a message that keeps failing goes to a person)
     token: str
+
+    @classmethod
+    def of_stored(cls, msg: Message) -> Claim:
+        """The claim of a message stored already leased (`AnswerLeases.fresh`)."""
+        return cls(msg.id, msg.session_id, msg.seq, msg.text, msg.answer_attempts, msg.lease_owner or "")
 
 
 def worker_name() -> str:
@@ -57,7 +87,11 @@ class AnswerLeases:
     async def claim(self, message_id: int) -> Claim | None:
         """Lease one pending message; None when it is answered, with a person, or leased by someone else."""
         now = utcnow()
-        return next(iter(await self._claim_where(now, Message.id == message_id, *self._free(now))), None)
+        token = self._token()
+        async with self._sessions() as db:
+            row = (await db.execute(_CLAIM_ONE, {"message_id": message_id, "now": now, "token": token,
+                                                 "until": now + self._lease})).first()
+        return Claim(row.id, row.session_id, row.seq, row.text, row.answer_attempts, token) if row else None
 
     async def claim_stale(self, older_than_s: float, limit: int) -> list[Claim]:
         """Lease the oldest pending message of sessions left behind: older than `older_than_s`, lease free
@@ -84,14 +118,22 @@ class AnswerLeases:
                   .order_by(Message.seq).limit(1).scalar_subquery())
         return next(iter(await self._claim_where(now, Message.id == oldest, *self._free(now))), None)
 
+    def _token(self) -> str:
+        return f"{self.worker}#{next(self._claims)}"
+
+    def fresh(self) -> dict[str, Any]:
+        """Lease columns for a pending message this worker stores and answers at once: it is claimed as it is
+        inserted, without a claim UPDATE (`Claim.of_stored` is its claim)."""
+        return {"lease_owner": self._token(), "lease_until": utcnow() + self._lease, "answer_attempts": 1}
+
     async def _claim_where(self, now, *conditions) -> list[Claim]:
-        token = f"{self.worker}#{next(self._claims)}"
+        token = self._token()
         async with self._sessions() as db:
             rows = (await db.execute(
                 update(Message).where(*conditions)
                 .values(lease_owner=token, lease_until=now + self._lease,
                         answer_attempts=Message.answer_attempts + 1)
-                .returning(Message.id, Message.session_id, Message.seq, Message.text, Message.answer_attempts)
+                .returning(*_CLAIM_RETURNS).execution_options(**_NO_SYNC)
             )).all()
             await db.commit()
         return [Claim(r.id, r.session_id, r.seq, r.text, r.answer_attempts, token) for r in rows]
@@ -99,12 +141,8 @@ class AnswerLeases:
     @staticmethod
     async def settle(db: AsyncSession, claim: Claim, state: AnswerState) -> bool:
         """In the caller's transaction: mark the claimed message `state` if the lease is still ours."""
-        result = await db.execute(
-            update(Message)
-            .where(Message.id == claim.message_id, Message.lease_owner == claim.token,
-                   Message.answer_state == AnswerState.PENDING)
-            .values(answer_state=state, lease_owner=None, lease_until=None)
-        )
+        result = await db.execute(_SETTLE, {"message_id": claim.message_id, "token": claim.token,
+                                            "new_state": state})
         return result.rowcount == 1
 
     async def settle_now(self, claim: Claim, state: AnswerState) -> bool:
@@ -116,11 +154,8 @@ class AnswerLeases:
     async def extend(self, claim: Claim) -> bool:
         """Renew a lease still held (a slow turn is not taken over while it runs); False once lost."""
         async with self._sessions() as db:
-            result = await db.execute(
-                update(Message).where(Message.id == claim.message_id, Message.lease_owner == claim.token,
-                                      Message.answer_state == AnswerState.PENDING)
-                .values(lease_until=utcnow() + self._lease))
-            await db.commit()
+            result = await db.execute(_EXTEND, {"message_id": claim.message_id, "token": claim.token,
+                                                "until": utcnow() + self._lease})
         return result.rowcount == 1
 
     async def release(self, claim: Claim) -> None:

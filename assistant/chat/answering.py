@@ -1,10 +1,11 @@
 """The answering worker of one process: answers pending shopper messages under a lease, apart from any socket.
 
-A stored message is handed over at once (`submit`); a sweep at start-up and every `answer_sweep_s`
-claims pending messages older than `answer_grace_s` whose lease is free or expired (a worker that
-died mid-turn, a process killed before its task ran) and answers them, then the rest of each such
-session's backlog. One session's messages are answered one at a time, in seq order, since each turn
-reads the state the previous one left; each is claimed just before its turn, so leases stay short.
+A new message is stored already leased to the worker that took it (no claim statement a turn) and
+handed over at once (`submit`); a retry whose answer is missing is claimed first. A sweep at start-up
+and every `answer_sweep_s` claims pending messages older than `answer_grace_s` whose lease is free or
+expired (a worker that died mid-turn, or before the turn began) and answers them, then the rest of each
+such session's backlog, one claim at a time. One session's messages are answered one at a time, in seq
+order, since each turn reads the state the previous one left.
 """
 
 from __future__ import annotations
@@ -42,9 +43,10 @@ class Answerer:
         """Sweep now (messages a previous process left pending) and then periodically."""
         self._sweeper = asyncio.create_task(self._sweep_forever())
 
-    def submit(self, session_id: str, message_id: int) -> asyncio.Task:
-        """Answer a stored message in the background (no-op when someone else holds or settled it)."""
-        return self._spawn(self._claim_and_answer(session_id, message_id))
+    def submit(self, session_id: str, message_id: int, claim: Claim | None = None) -> asyncio.Task:
+        """Answer a stored message in the background: under `claim` when it was stored leased to this worker,
+        else claimed first (no-op when someone else holds or settled it)."""
+        return self._spawn(self._claim_and_answer(session_id, message_id, claim))
 
     async def sweep(self) -> int:
         """Claim stale pending messages and answer them; returns how many were claimed."""
@@ -82,10 +84,10 @@ class Answerer:
                 log.warning("answer sweep failed", exc_info=True)
             await asyncio.sleep(self._sweep_s)
 
-    async def _claim_and_answer(self, session_id: str, message_id: int) -> None:
+    async def _claim_and_answer(self, session_id: str, message_id: int, claim: Claim | None) -> None:
         async with self._turn(session_id):
             try:
-                claim = await self.leases.claim(message_id)
+                claim = claim or await self.leases.claim(message_id)
             except Exception:  # the store is down: the sweep answers it later
                 log.warning("could not claim message %s; the sweep retries", message_id, exc_info=True)
                 return

@@ -7,12 +7,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from assistant.store.database import autocommit_sessions
 from assistant.store.models import Author, ChatSession, Message, SessionState, utcnow
+
+# read twice a turn: built once (its SQL and cache key are not made anew on each call)
+_SESSION_ROW = select(ChatSession).where(ChatSession.id == bindparam("session_id", type_=ChatSession.id.type))
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,7 @@ class ConversationStore:
 
     async def get_session(self, session_id: str) -> ChatSession | None:
         async with self._autocommit() as db:
-            return await db.get(ChatSession, session_id)
+            return await db.scalar(_SESSION_ROW, {"session_id": session_id})
 
     async def append(
         self,
@@ -54,12 +57,14 @@ class ConversationStore:
         answer_state: str | None = None,
         reply_to: int | None = None,
         settle: Callable[[AsyncSession], Awaitable[bool]] | None = None,
+        lease: dict[str, Any] | None = None,
     ) -> StoredMessage | None:
         """Store a message with the session's next seq; a repeated client_msg_id returns the first one.
 
         `session_values` are written to the session row in the same transaction (one commit a turn).
         `settle` runs first in that transaction (a bot reply marks its question answered): when it
-        returns False nothing is stored and the result is None. A repeated client_msg_id is found by the
+        returns False nothing is stored and the result is None. `lease` (lease columns) stores a pending
+        message already claimed by its answering worker. A repeated client_msg_id is found by the
         unique constraint (its transaction rolls back, then the first message is read), not looked up
         before every insert: retries are rare, new messages are not.
         """
@@ -75,11 +80,12 @@ class ConversationStore:
                         .where(ChatSession.id == session_id)
                         .values(last_seq=ChatSession.last_seq + 1, updated_at=utcnow(), **(session_values or {}))
                         .returning(ChatSession.last_seq)
+                        .execution_options(synchronize_session=False)  # no loaded row to bring up to date
                     )
                 ).scalar_one()
                 msg = Message(session_id=session_id, seq=seq, author=author, text=text,
                               client_msg_id=client_msg_id, payload=payload, agent_id=agent_id,
-                              answer_state=answer_state, reply_to=reply_to)
+                              answer_state=answer_state, reply_to=reply_to, **(lease or {}))
                 db.add(msg)
                 await db.commit()
                 return StoredMessage(msg.id, seq, True, msg, answer_state)

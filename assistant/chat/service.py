@@ -98,8 +98,10 @@ class ChatService:
         self._presence = presence or InProcessPresence()
         self.feedback = FeedbackStore(sessions)
         self._frustration = frustration or FrustrationPolicy()
-        # hands a stored, pending message to the answering worker (assistant/chat/answering.py)
-        self.answer_later: Callable[[str, int], asyncio.Future | None] = lambda session_id, message_id: None
+        # hands a stored, pending message to the answering worker (assistant/chat/answering.py), with its claim
+        # when it was stored leased to that worker (`new_lease`: the lease columns of a message about to be stored)
+        self.answer_later: Callable[[str, int, Claim | None], asyncio.Future | None] = lambda *_: None
+        self.new_lease: Callable[[], dict[str, Any] | None] = lambda: None
 
     # ---- shopper message ----
     async def accept_message(self, chat: ChatSession, text: str,
@@ -118,12 +120,15 @@ class ChatService:
         # with a person, the bot does not classify: the mood is the lexicon's alone (it still raises priority)
         mood = None if chat.state == SessionState.BOT else self._frustration.read_mood(text).model_dump()
         answer_state = AnswerState.PENDING if chat.state == SessionState.BOT else AnswerState.WITH_PERSON
+        lease = self.new_lease() if answer_state == AnswerState.PENDING else None  # claimed as it is stored
         stored = await self.store.append(chat.id, Author.SHOPPER, text, client_msg_id=client_msg_id,
                                          payload={"mood": mood} if mood else None,
                                          session_values=mood_values(chat, mood) or None,
-                                         answer_state=answer_state)
-        answering = self.answer_later(chat.id, stored.message_id) if stored.answer_state == AnswerState.PENDING \
-            else None
+                                         answer_state=answer_state, lease=lease)
+        answering = None
+        if stored.answer_state == AnswerState.PENDING:  # a retry's message is claimed by the answering worker
+            claim = Claim.of_stored(stored.message) if stored.created and lease else None
+            answering = self.answer_later(chat.id, stored.message_id, claim)
         if stored.created:
             metrics.MESSAGES.labels("shopper").inc()
             await publish_stored(self.bus, session_channel(chat.id), reply_frame(stored.message))
