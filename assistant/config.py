@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     # batch-1 inference threads per call: the server runs many small calls side by side, and more threads
     # than that make torch spin against itself (measured: 12 ms with 1 thread, ~500 ms with 2 under load)
     inference_threads: int = 1
+    # the event loop gives the GIL up on every database round trip (psycopg, aiosqlite); getting it back from a
+    # thread (retrieval, models) took up to Python's default 5 ms: 0.5 ms answered 10 % more turns under load
+    gil_switch_interval_ms: float = Field(default=0.5, gt=0)
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default=["*"], description="origins whose pages may call the API (the embedded widget); a JSON list or "
         "comma-separated; '*' is safe because the widget sends bearer tokens, not cookies")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,6 +164,7 @@ async def build_runtime(settings: Settings) -> Runtime:
     import torch
     from threadpoolctl import threadpool_limits
 
+    sys.setswitchinterval(settings.gil_switch_interval_ms / 1000)
     torch.set_num_threads(settings.inference_threads)
     # BLAS too (the intent neighbour votes, recommender scoring): concurrent turns each run their own
     # small products, and a multi-threaded BLAS call spins against them instead of helping

@@ -92,7 +92,8 @@ class DialogueNodes(OrderDialogue, ProductDialogue):
                 "person_insisted": insists}
 
     @staticmethod
-    def pick_route(state: DialogueState) -> str:
+    async def pick_route(state: DialogueState) -> str:
+        # async: LangGraph runs a plain function in the default thread pool, behind the retrieval calls
         return state["route"]
 
     # ---- answers ----
