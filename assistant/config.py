@@ -29,9 +29,10 @@ class Settings(BaseSettings):
     state_dir: Path = Field(default=REPO_ROOT / ".state", description="built models, indexes, SQLite file")
     data_dir: Path = Field(default=REPO_ROOT.parent / "shared" / "data", description="public data sets")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in state_dir")
-    database_pool_size: int = Field(default=10, description="connections each worker keeps open (PostgreSQL)")
-    database_max_overflow: int = Field(default=20, description="more connections a busy moment may open, closed "
-                                       "again when returned (PostgreSQL)")
+    database_pool_size: int = Field(default=20, description="connections each worker keeps open once used "
+                                    "(PostgreSQL; 100 shoppers held ~15 at once)")
+    database_max_overflow: int = Field(default=10, description="more connections a busy moment may open, each "
+                                       "closed again when returned (PostgreSQL)")
     database_ping_idle_s: float = Field(default=5.0, description="a pooled connection idle this long is pinged "
                                         "before use (a restarted database is reconnected without an error)")
     chroma_path: Path | None = Field(default=None, description="embedded Chroma folder; default state_dir/chroma")

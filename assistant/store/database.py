@@ -53,7 +53,7 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def make_async_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20,
+def make_async_engine(url: str, *, pool_size: int = 20, max_overflow: int = 10,
                       ping_idle_s: float = 5.0) -> AsyncEngine:
     """The server's engine: a pool of `pool_size` connections kept open (a busy moment opens up to
     `max_overflow` more, closed again on return), and a connection pinged before use only when it sat in
