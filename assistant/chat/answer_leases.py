@@ -31,23 +31,22 @@ def _param(name: str, column):
     return bindparam(name, type_=column.type)
 
 
-# the statements of every turn, built once (their SQL and cache keys are not made anew on each call); none
-# needs the session's identity map brought up to date
-_NO_SYNC = {"synchronize_session": False}
-_CLAIM_RETURNS = (Message.id, Message.session_id, Message.seq, Message.text, Message.answer_attempts)
-_OURS = (Message.id == _param("message_id", Message.id), Message.lease_owner == _param("token", Message.lease_owner),
-         Message.answer_state == AnswerState.PENDING)
-_CLAIM_ONE = (update(Message)
-              .where(Message.id == _param("message_id", Message.id), Message.answer_state == AnswerState.PENDING,
-                     or_(Message.lease_until.is_(None), Message.lease_until < _param("now", Message.lease_until)))
-              .values(lease_owner=_param("token", Message.lease_owner),
-                      lease_until=_param("until", Message.lease_until), answer_attempts=Message.answer_attempts + 1)
-              .returning(*_CLAIM_RETURNS).execution_options(**_NO_SYNC))
-_SETTLE = (update(Message).where(*_OURS)
-           .values(answer_state=_param("new_state", Message.answer_state), lease_owner=None, lease_until=None)
-           .execution_options(**_NO_SYNC))
-_EXTEND = (update(Message).where(*_OURS).values(lease_until=_param("until", Message.lease_until))
-           .execution_options(**_NO_SYNC))
+# the statements of every turn, built once (their SQL and cache keys are not made anew on each call), over the
+# table (Core): nothing loaded in a session needs bringing up to date, and the ORM's DML layer cost more
+# than the statements
+_M = Message.__table__.c
+_CLAIM_RETURNS = (_M.id, _M.session_id, _M.seq, _M.text, _M.answer_attempts)
+_OURS = (_M.id == _param("message_id", _M.id), _M.lease_owner == _param("token", _M.lease_owner),
+         _M.answer_state == AnswerState.PENDING)
+_CLAIM_ONE = (update(Message.__table__)
+              .where(_M.id == _param("message_id", _M.id), _M.answer_state == AnswerState.PENDING,
+                     or_(_M.lease_until.is_(None), _M.lease_until < _param("now", _M.lease_until)))
+              .values(lease_owner=_param("token", _M.lease_owner), lease_until=_param("until", _M.lease_until),
+                      answer_attempts=_M.answer_attempts + 1)
+              .returning(*_CLAIM_RETURNS))
+_SETTLE = (update(Message.__table__).where(*_OURS)
+           .values(answer_state=_param("new_state", _M.answer_state), lease_owner=None, lease_until=None))
+_EXTEND = update(Message.__table__).where(*_OURS).values(lease_until=_param("until", _M.lease_until))
 
 
 @dataclass(frozen=True)
@@ -133,7 +132,7 @@ class AnswerLeases:
                 update(Message).where(*conditions)
                 .values(lease_owner=token, lease_until=now + self._lease,
                         answer_attempts=Message.answer_attempts + 1)
-                .returning(*_CLAIM_RETURNS).execution_options(**_NO_SYNC)
+                .returning(*_CLAIM_RETURNS).execution_options(synchronize_session=False)
             )).all()
             await db.commit()
         return [Claim(r.id, r.session_id, r.seq, r.text, r.answer_attempts, token) for r in rows]

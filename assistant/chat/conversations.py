@@ -7,15 +7,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from assistant.store.database import autocommit_sessions
 from assistant.store.models import Author, ChatSession, Message, SessionState, utcnow
 
-# read twice a turn: built once (its SQL and cache key are not made anew on each call)
+# used on every turn: built once (their SQL and cache keys are not made anew on each call)
 _SESSION_ROW = select(ChatSession).where(ChatSession.id == bindparam("session_id", type_=ChatSession.id.type))
+_INSERT_MESSAGE = insert(Message.__table__).returning(Message.__table__.c.id)
+_SESSIONS = ChatSession.__table__
 
 
 @dataclass(frozen=True)
@@ -76,19 +78,21 @@ class ConversationStore:
                 # the counter row is the per-session lock: concurrent writers get distinct seqs
                 seq = (
                     await db.execute(
-                        update(ChatSession)
-                        .where(ChatSession.id == session_id)
-                        .values(last_seq=ChatSession.last_seq + 1, updated_at=utcnow(), **(session_values or {}))
-                        .returning(ChatSession.last_seq)
-                        .execution_options(synchronize_session=False)  # no loaded row to bring up to date
+                        update(_SESSIONS)  # Core: no loaded row to bring up to date, no ORM DML layer
+                        .where(_SESSIONS.c.id == session_id)
+                        .values(last_seq=_SESSIONS.c.last_seq + 1, updated_at=utcnow(), **(session_values or {}))
+                        .returning(_SESSIONS.c.last_seq)
                     )
                 ).scalar_one()
-                msg = Message(session_id=session_id, seq=seq, author=author, text=text,
-                              client_msg_id=client_msg_id, payload=payload, agent_id=agent_id,
-                              answer_state=answer_state, reply_to=reply_to, **(lease or {}))
-                db.add(msg)
+                values = {"session_id": session_id, "seq": seq, "author": author, "text": text,
+                          "client_msg_id": client_msg_id, "payload": payload, "agent_id": agent_id,
+                          "answer_state": answer_state, "reply_to": reply_to, "created_at": utcnow(),
+                          "answer_attempts": 0, **(lease or {})}
+                # a Core INSERT: for one new row the ORM's unit of work cost more than the statement
+                message_id = (await db.execute(_INSERT_MESSAGE, values)).scalar_one()
                 await db.commit()
-                return StoredMessage(msg.id, seq, True, msg, answer_state)
+                msg = Message(id=message_id, **values)  # the stored row, as the frames and the claim read it
+                return StoredMessage(message_id, seq, True, msg, answer_state)
             except IntegrityError:
                 await db.rollback()
                 if client_msg_id is None:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from assistant import metrics
@@ -201,10 +202,9 @@ class ChatService:
     async def _log_exposures(self, chat: ChatSession, item_ids: list[int], ab: dict[str, Any]) -> None:
         """Cards shown, under the A/B test and variant they were served with (the test's report counts them)."""
         variant, test_id = ab.get("variant") or DEFAULT_VARIANT, ab.get("test_id")
-        async with self._autocommit() as db:  # one multi-row INSERT
-            db.add_all([RecExposure(session_id=chat.id, variant=variant, ab_test_id=test_id, item_id=i)
-                        for i in item_ids])
-            await db.commit()
+        async with self._autocommit() as db:  # one multi-row INSERT, Core (no objects to flush)
+            await db.execute(insert(RecExposure.__table__), [
+                {"session_id": chat.id, "variant": variant, "ab_test_id": test_id, "item_id": i} for i in item_ids])
         metrics.REC_EXPOSURES.labels(variant).inc(len(item_ids))
 
     # ---- handoff ----
