@@ -110,6 +110,8 @@ def main() -> None:
     parser.add_argument("--think-ms", type=float, default=2000)
     parser.add_argument("--turns", type=int, default=10)
     parser.add_argument("--closed-loop-sessions", type=int, default=20, help="0: skip the capacity run")
+    parser.add_argument("--closed-loop-turns", type=int, default=None, help="turns of each closed-loop session "
+                        "(default: --turns; more turns, a steadier figure)")
     parser.add_argument("--port", type=int, default=8420)
     parser.add_argument("--max-seconds", type=float, default=900, help="limit of each load run")
     args = parser.parse_args()
@@ -125,7 +127,8 @@ def main() -> None:
                                              "--think-ms", str(args.think_ms), "--ramp-s", str(args.think_ms / 1000),
                                              "--max-seconds", str(args.max_seconds)])
             if args.closed_loop_sessions:
-                run_load(server, args.port, ["--sessions", str(args.closed_loop_sessions), "--turns", str(args.turns),
+                run_load(server, args.port, ["--sessions", str(args.closed_loop_sessions),
+                                             "--turns", str(args.closed_loop_turns or args.turns),
                                              "--max-seconds", str(args.max_seconds)])
         finally:
             server.terminate()
