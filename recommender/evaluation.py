@@ -34,7 +34,7 @@ def variant_weights(scorer: ItemScorer) -> dict[str, np.ndarray]:
     variants = {}
     for name, features in VARIANT_FEATURES.items():
         mask = np.array([feature in features for feature in FEATURES], dtype=np.float32)
-        weights = scorer.weights * mask
+        weights = np.maximum(scorer.weights, 0.0) * mask  # a signal alone ranks by itself, whatever its fused sign
         if not weights.any():
             weights = mask
         tie_break = TIE_BREAK * max(float(weights.max()), 1e-6) * (np.array(FEATURES) == "popularity")
