@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recommender.scoring import FEATURES, History, ItemScorer, positions_of
+from recommender.scoring import FEATURES, History, ItemScorer, csr_rows, positions_of
 
 WEIGHT_GRID = (-3.0, -1.0, -0.3, 0.0, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
 REFINE_FACTORS = (0.5, 0.7, 0.85, 1.2, 1.4, 2.0)  # second stage: multiplicative steps around the grid's best
@@ -53,7 +53,7 @@ def _row_candidates(scorer: ItemScorer, history: History, target: int, dense_max
     if scorer.n_items <= dense_max_items:
         return np.arange(scorer.n_items)
     extra = np.concatenate([scorer.text_top(history), scorer.word_top(history), [target]]).astype(np.int64)
-    parts = [scorer.cf[history.indices].indices, scorer.popular_order, history.indices, extra]
+    parts = [csr_rows(scorer.cf, history.indices)[0], scorer.popular_order, history.indices, extra]
     sequence_scores = scorer.sequence_scores(history)
     if sequence_scores is not None:
         parts.append(scorer.sequence_top(sequence_scores))
