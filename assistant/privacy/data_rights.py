@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from assistant.config import Settings
 from assistant.privacy.audit import CUSTOMER, EXPORT, Actor, add_audit
 from assistant.privacy.erasure import ErasureReport, erase_conversation, erase_customer, log_erasure
 from assistant.privacy.export import export_customer
@@ -42,6 +43,19 @@ async def _erase(sessions: async_sessionmaker, erase: Callable[[AsyncSession], A
     forget_derived(recommender, report.profile_keys)
     log_erasure(report, what, actor)
     return report
+
+
+def shared_profiles(settings: Settings) -> Any:
+    """The workers' shared live profiles (Redis), for an erasure run outside a server (the CLI); None when
+    profiles live in a server's memory only."""
+    if not settings.redis_url:
+        return None
+    from types import SimpleNamespace
+
+    from recommender.profiles import RedisProfileStore
+
+    # forgetting needs only the key scheme: no events are weighed or kept through this store
+    return SimpleNamespace(profiles=RedisProfileStore(settings.redis_url, settings.redis_prefix, {}, 1, 1))
 
 
 def forget_derived(recommender: Any, profile_keys: tuple[str, ...]) -> None:

@@ -109,4 +109,4 @@ def _order(order: Order, titles: dict[int, str]) -> dict[str, Any]:
 async def _titles(db: AsyncSession, item_ids: set[int]) -> dict[int, str]:
     if not item_ids:
         return {}
-    return dict((await db.execute(select(Item.id, Item.title).where(Item.id.in_(item_ids)))).tuples().all())
+    return {row.id: row.title for row in await db.execute(select(Item.id, Item.title).where(Item.id.in_(item_ids)))}

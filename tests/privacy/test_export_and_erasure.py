@@ -14,11 +14,14 @@ import sys
 import uuid
 
 import httpx
+import redis
 from sqlalchemy import func, select
 
 from assistant.store.models import AuditEntry, ChatSession, Order
 from tests.chat.client import ChatClient, start_session
 from tests.privacy.scan import sql_cells_containing
+
+CLI_REDIS_URL = "redis://127.0.0.1:6379/3"
 
 
 async def _a_customer_conversation(server, customer: dict, staff: dict) -> dict:
@@ -116,8 +119,13 @@ async def test_a_shopper_deletes_their_own_conversation_with_their_token(live_se
 
 
 def test_cli_exports_and_erases_a_customer(live_server, customer, tmp_path):
+    """The CLI erases the live profile the workers share in Redis too (on the old main it stayed there)."""
+    prefix = f"test-cli-erase-{uuid.uuid4().hex[:8]}:"
+    shared = redis.Redis.from_url(CLI_REDIS_URL)
+    shared.rpush(f"{prefix}profile:{customer['id']}", "1 1.0")
     env = {**os.environ, "SHOPASSIST_STATE_DIR": str(live_server.settings.state_dir),
-           "SHOPASSIST_DATABASE_URL": live_server.settings.resolved_database_url}
+           "SHOPASSIST_DATABASE_URL": live_server.settings.resolved_database_url,
+           "SHOPASSIST_REDIS_URL": CLI_REDIS_URL, "SHOPASSIST_REDIS_PREFIX": prefix}
     cli = [sys.executable, "-c", "from assistant.cli import app; app()", "customer"]
     out = tmp_path / "export.json"
     done = subprocess.run([*cli, "export", customer["id"], "--out", str(out)], env=env, capture_output=True,
@@ -129,5 +137,7 @@ def test_cli_exports_and_erases_a_customer(live_server, customer, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "orders are kept as erased-" in done.stdout
     assert sql_cells_containing(live_server.settings, [customer["id"]]) == []
+    assert not shared.exists(f"{prefix}profile:{customer['id']}")
+    shared.close()
     missing = subprocess.run([*cli, "export", customer["id"]], env=env, capture_output=True, text=True, timeout=300)
     assert missing.returncode == 1 and "no customer" in missing.stderr
