@@ -1,5 +1,6 @@
 """Training-time augmentation: paraphrase by the project's synonym lists, colloquial forms, coordination with
-openers and closers, typos, casing and dropped punctuation; deterministic for a given seed."""
+openers and closers, long messages (a neutral sentence of context around the request), annoyed or rude words,
+typos, casing and dropped punctuation; deterministic for a given seed."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from functools import lru_cache
 
 from assistant.intent.data import SHOP_LINES_DIR, Example
 
+# a greeting or a thanks with a sentence of context or an oath around it is no longer only that
+SMALL_TALK = frozenset({"greeting", "thanks", "goodbye"})
 KEYBOARD_NEIGHBOURS = {
     "a": "qwsz", "b": "vghn", "c": "xdfv", "d": "serfcx", "e": "wsdr", "f": "drtgvc", "g": "ftyhbv",
     "h": "gyujnb", "i": "ujko", "j": "huikmn", "k": "jiolm", "l": "kop", "m": "njk", "n": "bhjm",
@@ -27,13 +30,15 @@ class ParaphraseMaterial:
     colloquial: dict[str, list[str]]
     openers: list[str]
     closers: list[str]
+    contexts: list[str]
+    frustration: list[str]
 
 
 @lru_cache(maxsize=1)
 def paraphrase_material() -> ParaphraseMaterial:
     raw = json.loads((SHOP_LINES_DIR / "paraphrases.json").read_text(encoding="utf-8"))
     return ParaphraseMaterial(raw["synonyms"], raw.get("intent_synonyms", {}), raw["colloquial"], raw["openers"],
-                              raw["closers"])
+                              raw["closers"], raw.get("contexts", []), raw.get("frustration", []))
 
 
 def _substitute(text: str, table: dict[str, list[str]], rng: random.Random, max_swaps: int) -> str:
@@ -75,6 +80,22 @@ def wrap_with_small_talk(text: str, rng: random.Random) -> str:
     return text
 
 
+def wrap_with_context(text: str, rng: random.Random) -> str:
+    """A long message: a neutral sentence of context before or after the request."""
+    context = rng.choice(paraphrase_material().contexts)
+    if rng.random() < 0.6:
+        return f"{context}{rng.choice(['. ', ', ', ' - ', '... '])}{text}"
+    return f"{text.rstrip('?.! ')}{rng.choice(['. ', ', ', ' - '])}{context}"
+
+
+def add_frustration(text: str, rng: random.Random) -> str:
+    """Annoyed or rude words before or after the request (they must not change the reading)."""
+    words = rng.choice(paraphrase_material().frustration)
+    if rng.random() < 0.5:
+        return f"{words}{rng.choice([', ', ' ', '!! ', '. '])}{text}"
+    return f"{text.rstrip('?.! ')}{rng.choice([', ', ' ', '. '])}{words}"
+
+
 def add_typos(text: str, rng: random.Random, n_typos: int = 1) -> str:
     chars = list(text)
     for _ in range(n_typos):
@@ -112,6 +133,10 @@ def augmented_variant(text: str, rng: random.Random, intent: str = "") -> str:
         text = paraphrase(text, rng, intent)
     if rng.random() < 0.3:
         text = wrap_with_small_talk(text, rng)
+    if intent not in SMALL_TALK and rng.random() < 0.2:
+        text = wrap_with_context(text, rng)
+    if intent not in SMALL_TALK and rng.random() < 0.15:
+        text = add_frustration(text, rng)
     for noise in rng.sample(NOISE, rng.choice([1, 1, 2])):
         text = noise(text, rng)
     return text.strip() or text

@@ -37,3 +37,14 @@ def test_augmentation_is_deterministic_and_keeps_labels():
     first = augment_examples(examples, 3.0, seed=7)
     assert first == augment_examples(examples, 3.0, seed=7)
     assert len(first) == 6 and [e.intent for e in first] == ["complaint"] * 3 + ["track_order"] * 3
+
+
+def test_long_and_rude_variants_wrap_requests_but_never_small_talk():
+    from assistant.intent.augment import augmented_variant
+
+    contexts = paraphrase_material().contexts
+    rng = random.Random(5)
+    requests = [augmented_variant("where is my order", rng, "track_order") for _ in range(200)]
+    small_talk = [augmented_variant("thank you so much", rng, "thanks") for _ in range(200)]
+    assert any(c in v.lower() for v in requests for c in contexts)
+    assert not any(c in v.lower() for v in small_talk for c in contexts)
