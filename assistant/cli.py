@@ -104,13 +104,16 @@ def train_intents(
     import json
 
     from assistant.config import get_settings
+    from assistant.intent.frozen_member import frozen_encoder_from_settings
     from assistant.intent.training import stored_feedback, train_intent_model
 
     settings = get_settings()
     card = train_intent_model(out or settings.resolved_intent_model_dir, settings.data_dir, quick=quick,
                               max_per_intent=max_per_intent, epochs=epochs, seed=seed,
-                              feedback=stored_feedback(settings) if feedback else ())
+                              feedback=stored_feedback(settings) if feedback else (),
+                              frozen_encoder=frozen_encoder_from_settings(settings))
     typer.echo(json.dumps({"temperature": card["temperature"], "neighbour_weight": card["neighbour_weight"],
+                           "frozen_weight": card["frozen_weight"],
                            "policy": card["policy"], "seconds": card["training"].get("seconds")}))
     typer.echo(json.dumps(card["metrics"], indent=1))
 
@@ -170,21 +173,17 @@ def fit_answer_margin(
         typer.echo(line)
 
 
-@app.command("fit-oos-distance")
-def fit_oos_distance(
-    k: int = typer.Option(10, help="in-scope neighbours averaged"),
-    max_flagged: float = typer.Option(0.01, help="share of unseen in-scope rows the threshold may flag"),
-    per_intent: int = typer.Option(40, help="unseen Bitext rows with variation flags per intent"),
-    seed: int = typer.Option(13, help="sampling seed"),
-    probe: list[Path] = typer.Option([], help="labelled JSONL files to report on too (never fitted on)"),
-    save: bool = typer.Option(False, help="write the threshold into the model card: the server then reads far "
-                              "messages as off-topic (off by default: check the in-scope fallback printed first)"),
+@app.command("eval-oos")
+def eval_oos(
+    probe: list[Path] = typer.Option([], help="labelled JSONL files to report on too (their off-topic rows and "
+                                      "their in-scope rows apart)"),
 ) -> None:
-    """Calibrate the out-of-scope distance on in-scope rows only; print recall on several off-topic sets."""
+    """Off-topic recall and in-scope fallback, set by set: the policy, the out-of-scope score, either. LAST line:
+    JSON."""
     from assistant.config import get_settings
-    from assistant.intent.oos_fitting import run_oos_fitting
+    from assistant.intent.oos_evaluation import run_oos_evaluation
 
-    for line in run_oos_fitting(get_settings(), k, max_flagged, per_intent, seed, probe, save):
+    for line in run_oos_evaluation(get_settings(), probe):
         typer.echo(line)
 
 

@@ -45,6 +45,10 @@ class Embedder:
             self._query_encoder = encoder
             self._queries.clear()  # vectors of the previous encoder
 
+    @property
+    def has_query_encoder(self) -> bool:
+        return self._query_encoder is not None
+
     def clear_query_cache(self) -> None:
         """Forget every cached query vector (after a customer's data is erased: the keys are their words)."""
         with self._lock:

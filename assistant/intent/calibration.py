@@ -16,11 +16,15 @@ def softmax(scores: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def ensemble_scores(logits: np.ndarray, neighbour_probs: np.ndarray | None, neighbour_weight: float) -> np.ndarray:
-    """Log of the mixture (1-w) * softmax(logits) + w * neighbour votes: the uncalibrated scores."""
-    probs = softmax(logits)
-    if neighbour_probs is not None and neighbour_weight > 0:
-        probs = (1 - neighbour_weight) * probs + neighbour_weight * neighbour_probs
+def ensemble_scores(logits: np.ndarray, neighbour_probs: np.ndarray | None, neighbour_weight: float,
+                    frozen_probs: np.ndarray | None = None, frozen_weight: float = 0.0) -> np.ndarray:
+    """Log of the mixture of the network's softmax, the neighbour votes and the frozen-encoder member's
+    probabilities, each member with its weight and the network with the rest: the uncalibrated scores."""
+    members = [(p, w) for p, w in ((neighbour_probs, neighbour_weight), (frozen_probs, frozen_weight))
+               if p is not None and w > 0]
+    probs = (1 - sum(w for _, w in members)) * softmax(logits)
+    for member, weight in members:
+        probs = probs + weight * member
     return np.log(np.clip(probs, PROBABILITY_FLOOR, 1.0))
 
 

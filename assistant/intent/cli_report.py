@@ -24,9 +24,7 @@ def run_intent_evaluation(settings, file: Path, through_server: str | None) -> I
     else:
         from assistant.intent.classifier import IntentClassifier
 
-        classifier = IntentClassifier.load(settings.resolved_intent_model_dir, use_onnx=settings.intent_use_onnx,
-                                           threshold=settings.intent_threshold, margin=settings.intent_margin,
-                                           threads=settings.intent_threads)
+        classifier = IntentClassifier.from_settings(settings)
         predictions = classify_locally(classifier, texts)
     figure = settings.state_dir / EVAL_FIGURES_DIR / f"confusion_{Path(file).stem}.png"
     table, png, summary = evaluate(gold, predictions, figure)

@@ -1,11 +1,16 @@
-"""How far a message lies from the in-scope training lines in the encoder's space: an out-of-scope score that
-owes nothing to the off-topic lines seen in training (deep k-nearest-neighbour distance, Sun et al. 2022).
+"""How unlike anything the shop answers a message is: an out-of-scope score that owes nothing to the off-topic
+lines seen in training.
+
+Two signals, both fitted on in-scope rows only: the distance from the message to its k nearest in-scope
+training lines in the frozen MiniLM space (deep k-nearest-neighbour distance, Sun et al. 2022; the frozen
+space keeps MiniLM's general sense of topic, where the fine-tuned one has been bent towards the intents), and
+how little the classifier believes any in-scope intent (1 - its highest in-scope probability). Each is
+standardised on held-out in-scope rows and the two are added. A message whose score passes `threshold` is
+read as out of scope; the threshold is chosen on held-out in-scope rows for a fallback budget (training.py).
 
 Kept apart from the classifier and its fallback policy, like policy.py: the classifier says which intent,
 the policy says whether that is confident enough, and this says whether the message is like anything the
-shop answers at all. A message farther than `threshold` is read as out of scope. The threshold is the
-distance below which `1 - max_in_scope_flagged` of in-scope messages the model never saw fall
-(`fit_threshold`), so it is calibrated on in-scope data only.
+shop answers at all.
 """
 
 from __future__ import annotations
@@ -13,40 +18,78 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, Field
 
-DISTANCE_FILE = "in_scope_distance.npz"
+IN_SCOPE_VECTORS_FILE = "in_scope_vectors.npz"
 
 
 class InScopeDistanceCard(BaseModel):
-    """What the model card keeps of the distance: k, the threshold, and how it was calibrated."""
+    """What the model card keeps of the score: k, the in-scope standardisation, the threshold."""
 
     k: int = Field(ge=1)
+    distance_mean: float
+    distance_std: float = Field(gt=0)
+    doubt_mean: float
+    doubt_std: float = Field(gt=0)
     threshold: float
     calibration: dict = Field(default_factory=dict)
 
+    def scores(self, distances: np.ndarray, in_scope_confidence: np.ndarray) -> np.ndarray:
+        """Standardised distance + standardised doubt (1 - the highest in-scope probability)."""
+        doubt = 1.0 - np.asarray(in_scope_confidence)
+        return ((np.asarray(distances) - self.distance_mean) / self.distance_std
+                + (doubt - self.doubt_mean) / self.doubt_std)
+
 
 class InScopeDistance:
-    """1 - mean cosine similarity to the k nearest in-scope training embeddings (unit vectors)."""
+    """1 - mean cosine similarity to the k nearest in-scope training vectors."""
 
-    def __init__(self, embeddings: np.ndarray, k: int) -> None:
-        norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
-        self.embeddings = (embeddings / np.maximum(norms, 1e-12)).astype(np.float32)
-        self.k = min(k, len(self.embeddings))
-
-    @classmethod
-    def from_neighbours(cls, embeddings: np.ndarray, label_ids: np.ndarray, out_of_scope_id: int,
-                        k: int) -> InScopeDistance:
-        """From the neighbour store of a trained model, keeping only its in-scope rows."""
-        return cls(embeddings[label_ids != out_of_scope_id], k)
+    def __init__(self, vectors: np.ndarray, k: int) -> None:
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        self.vectors = (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+        self.k = min(k, len(self.vectors))
 
     def distances(self, queries: np.ndarray) -> np.ndarray:
         if len(queries) == 0:
             return np.zeros(0)
         q = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
-        sims = q.astype(np.float32) @ self.embeddings.T
+        sims = q.astype(np.float32) @ self.vectors.T
         top = -np.partition(-sims, self.k - 1, axis=1)[:, : self.k]
         return 1.0 - top.mean(axis=1).astype(np.float64)
 
+    def save(self, path) -> None:
+        np.savez_compressed(path, vectors=self.vectors.astype(np.float16), k=self.k)
 
-def fit_threshold(in_scope_distances: np.ndarray, max_in_scope_flagged: float) -> float:
-    """The distance that flags at most `max_in_scope_flagged` of these in-scope messages."""
-    return float(np.quantile(in_scope_distances, 1.0 - max_in_scope_flagged, method="higher"))
+    @classmethod
+    def load(cls, path) -> InScopeDistance:
+        data = np.load(path)
+        return cls(data["vectors"].astype(np.float32), int(data["k"]))
+
+
+def in_scope_confidence(probs: np.ndarray, out_of_scope_id: int) -> np.ndarray:
+    """The highest probability among the in-scope intents, one per row."""
+    in_scope = np.delete(probs, out_of_scope_id, axis=1)
+    return in_scope.max(axis=1)
+
+
+def standardised_card(k: int, distances: np.ndarray, confidence: np.ndarray) -> InScopeDistanceCard:
+    """A card whose two signals are standardised on these held-out in-scope rows (threshold still open)."""
+    doubt = 1.0 - confidence
+    return InScopeDistanceCard(k=k, distance_mean=float(distances.mean()),
+                               distance_std=float(max(distances.std(), 1e-6)), doubt_mean=float(doubt.mean()),
+                               doubt_std=float(max(doubt.std(), 1e-6)), threshold=float("inf"))
+
+
+def fit_threshold(in_scope_scores: np.ndarray, already_falling_back: np.ndarray, max_fallback: float,
+                  weights: np.ndarray | None = None) -> float:
+    """The lowest score threshold under which at most `max_fallback` of these in-scope rows fall back,
+    counting the rows that fall back anyway (the policy) once; weighted when `weights` is given."""
+    weights = np.ones(len(in_scope_scores)) if weights is None else np.asarray(weights, dtype=float)
+    weights = weights / weights.sum()
+    budget = max_fallback - float(weights[already_falling_back].sum())
+    if budget <= 0:
+        return float(in_scope_scores.max())  # nothing left: the score flags none of them
+    order = np.argsort(-in_scope_scores)
+    extra = np.cumsum(np.where(already_falling_back[order], 0.0, weights[order]))
+    flagged = int(np.searchsorted(extra, budget, side="right"))  # the top `flagged` rows fit the budget
+    if flagged >= len(order):
+        return float(in_scope_scores.min()) - 1e-9
+    return float(in_scope_scores[order[flagged]])

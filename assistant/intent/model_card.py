@@ -19,6 +19,7 @@ class ModelCard(BaseModel):
     max_length: int
     temperature: float = 1.0
     neighbour_weight: float = 0.0
+    frozen_weight: float = Field(default=0.0, description="weight of the frozen-encoder member (frozen_member.py)")
     policy: FallbackPolicy
     in_scope_distance: InScopeDistanceCard | None = Field(
         default=None, description="out-of-scope by distance to the in-scope lines (None: not fitted)")

@@ -1,80 +1,59 @@
-"""`fit-oos-distance`: calibrate the in-scope distance of a trained model and report it on off-topic sets.
+"""`eval-oos`: off-topic recall and in-scope fallback of the trained model, set by set, by the policy alone, the
+out-of-scope score alone (in_scope_distance.py) and either (what the server does).
 
-The threshold comes from in-scope messages only: Bitext training rows with variation flags that the model
-did not store (a stored row is its own nearest neighbour), up to `per_intent` per intent. Every off-topic
-set is therefore held out from the distance, including the off-topic lines the classifier trained on.
+The score was fitted during training on held-out in-scope rows only; the model trains on none of the CLINC
+sample and not on the held-out share of the written off-topic lines, so every off-topic set printed here is
+held out from the model except "written off-topic lines (trained)".
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-from assistant.intent.data import (
-    Example,
-    cap_per_intent,
-    is_shift_row,
-    load_bitext,
-    load_clinc_oos,
-    load_shop_lines,
-    read_jsonl,
-    split_by_hash,
-)
-from assistant.intent.in_scope_distance import InScopeDistanceCard, fit_threshold
+from assistant.intent.data import load_bitext, load_clinc_oos, load_shop_lines, read_jsonl, split_by_hash
 from assistant.intent.labels import OUT_OF_SCOPE
-from assistant.intent.model_card import ModelCard
-
-STORED_SIMILARITY = 0.9999  # a row this close to a stored embedding is the stored row itself
 
 
-def _unseen_in_scope(classifier, data_dir: Path, per_intent: int, seed: int) -> list[str]:
-    rows = cap_per_intent([e for e in load_bitext(data_dir, "train") if is_shift_row(e)], per_intent * 3, seed)
-    _, embeddings = classifier.backend.run([e.text for e in rows])
-    stored = classifier.neighbours.embeddings
-    nearest = (embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)) @ (
-        stored / np.linalg.norm(stored, axis=1, keepdims=True)).T
-    unseen = [e for e, sim in zip(rows, nearest.max(axis=1), strict=True) if sim < STORED_SIMILARITY]
-    return [e.text for e in cap_per_intent(unseen, per_intent, seed)]
-
-
-def evaluation_sets(data_dir: Path, probes: list[Path]) -> dict[str, tuple[list[str], bool]]:
+def evaluation_sets(data_dir: Path, probes: list[Path], held_out_share: float) -> dict[str, tuple[list[str], bool]]:
     """name -> (texts, off_topic): the off-topic sets and in-scope sets the figures are printed for."""
-    written = [e.text for e in load_shop_lines() if e.intent == OUT_OF_SCOPE]
+    trained, held = split_by_hash([e for e in load_shop_lines() if e.intent == OUT_OF_SCOPE], held_out_share)
     clinc_a, clinc_b = split_by_hash(load_clinc_oos(data_dir), 0.5)
-    sets = {"written off-topic lines": (written, True), "clinc half A": ([e.text for e in clinc_a], True),
-            "clinc half B (held out in training)": ([e.text for e in clinc_b], True),
+    sets = {"written off-topic lines (held out)": ([e.text for e in held], True),
+            "written off-topic lines (trained)": ([e.text for e in trained], True),
+            "clinc half A": ([e.text for e in clinc_a], True), "clinc half B": ([e.text for e in clinc_b], True),
             "bitext dev (in scope)": ([e.text for e in load_bitext(data_dir, "dev")], False)}
     for probe in probes:
-        rows = [Example(r["text"], r["intent"]) for r in read_jsonl(probe)]
-        sets[f"{probe.name} off-topic"] = ([e.text for e in rows if e.intent == OUT_OF_SCOPE], True)
-        sets[f"{probe.name} in scope"] = ([e.text for e in rows if e.intent != OUT_OF_SCOPE], False)
+        rows = read_jsonl(probe)
+        sets[f"{probe.name} off-topic"] = ([r["text"] for r in rows if r["intent"] == OUT_OF_SCOPE], True)
+        sets[f"{probe.name} in scope"] = ([r["text"] for r in rows if r["intent"] != OUT_OF_SCOPE], False)
     return {name: value for name, value in sets.items() if value[0]}
 
 
-def run_oos_fitting(settings, k: int, max_flagged: float, per_intent: int, seed: int, probes: list[Path],
-                    save: bool) -> Iterator[str]:
-    from assistant.intent.classifier import IntentClassifier
-    from assistant.intent.in_scope_distance import InScopeDistance
+def _read_as_out_of_scope(classifier, texts: list[str]) -> np.ndarray:
+    return np.array([r.fallback or r.intent == OUT_OF_SCOPE for r in classifier.predict(texts)])
 
-    model_dir = settings.resolved_intent_model_dir
+
+def run_oos_evaluation(settings, probes: list[Path]) -> Iterator[str]:
+    from assistant.intent.classifier import IntentClassifier
+
     classifier = IntentClassifier.from_settings(settings)
-    classifier.in_scope_distance = InScopeDistance.from_neighbours(
-        classifier.neighbours.embeddings, classifier.neighbours.label_ids, classifier.labels.index(OUT_OF_SCOPE), k)
-    calibration = _unseen_in_scope(classifier, settings.data_dir, per_intent, seed)
-    threshold = fit_threshold(classifier.probabilities_and_distances(calibration)[1], max_flagged)
-    yield f"threshold {threshold:.4f} (k={k}) flags {max_flagged:.1%} of {len(calibration)} unseen in-scope rows"
-    yield f"{'set':<44} {'n':>5} {'classifier':>10} {'distance':>9} {'either':>7}   (share read as out of scope)"
-    for name, (texts, off_topic) in evaluation_sets(settings.data_dir, probes).items():
-        classifier.card = classifier.card.model_copy(update={"in_scope_distance": None})
-        by_classifier = np.array([r.intent == OUT_OF_SCOPE for r in classifier.predict(texts)])
-        far = classifier.probabilities_and_distances(texts)[1] > threshold
-        yield (f"{name:<44} {len(texts):>5} {by_classifier.mean():>10.3f} {far.mean():>9.3f} "
-               f"{(by_classifier | far).mean():>7.3f}   {'recall' if off_topic else 'in-scope fallback'}")
-    if save:
-        card = ModelCard.load(model_dir)
-        card.in_scope_distance = InScopeDistanceCard(k=k, threshold=round(threshold, 4), calibration={
-            "rows": len(calibration), "max_flagged": max_flagged, "source": "bitext train, variation flags, unstored"})
-        card.save(model_dir)
-        yield f"saved into {model_dir / 'model_card.json'}"
+    held_out_share = classifier.card.training.get("plan", {}).get("held_out_share", 0.2)
+    card = classifier.card.in_scope_distance
+    yield (f"out-of-scope score: threshold {card.threshold:.4f}, k={card.k}" if card else
+           "this model has no out-of-scope score: the policy alone")
+    yield f"{'set':<44} {'n':>5} {'policy':>7} {'score':>7} {'either':>7}   (share read as out of scope)"
+    summary = {}
+    for name, (texts, off_topic) in evaluation_sets(settings.data_dir, probes, held_out_share).items():
+        either = _read_as_out_of_scope(classifier, texts)
+        far = np.array([classifier.is_far_from_scope(s) for s in classifier.probabilities_and_oos_scores(texts)[1]])
+        distance, classifier.in_scope_distance = classifier.in_scope_distance, None
+        policy = _read_as_out_of_scope(classifier, texts)
+        classifier.in_scope_distance = distance
+        kind = "recall" if off_topic else "in-scope fallback"
+        yield (f"{name:<44} {len(texts):>5} {policy.mean():>7.3f} {far.mean():>7.3f} {either.mean():>7.3f}   {kind}")
+        summary[name] = {"n": len(texts), kind.replace(" ", "_").replace("-", "_"): round(float(either.mean()), 4)}
+    yield json.dumps(summary)

@@ -2,8 +2,10 @@
 
 Two phases. The calibration phase trains on everything except the hard rows (Bitext rows flagged
 L/C/Q/Z, a held-out share of the project's lines and of the out-of-scope lines), and on those hard rows
-chooses the neighbour weight, fits the temperature and picks the fallback policy; the figures of the
-model card come from it. The final phase continues training on everything and keeps those choices.
+chooses the ensemble weights (network, neighbour votes, frozen-encoder member), fits the temperature, picks
+the fallback policy and the out-of-scope score's threshold; the figures of the model card come from it. The
+final phase continues training on everything except the held-out off-topic lines and keeps those choices.
+The CLINC off-topic sample is never trained on: it measures how off-topic detection generalises.
 """
 
 from __future__ import annotations
@@ -36,6 +38,22 @@ from assistant.intent.data import (
     split_by_hash,
 )
 from assistant.intent.finetune import FineTuneConfig, embed_texts, fine_tune, fit_head
+from assistant.intent.frozen_member import (
+    FROZEN_HEAD_FILE,
+    FrozenEncoder,
+    FrozenHead,
+    default_frozen_encoder,
+    frozen_encoder_from_settings,
+    remembering,
+)
+from assistant.intent.in_scope_distance import (
+    IN_SCOPE_VECTORS_FILE,
+    InScopeDistance,
+    InScopeDistanceCard,
+    fit_threshold,
+    in_scope_confidence,
+    standardised_card,
+)
 from assistant.intent.knn import NeighbourVoter
 from assistant.intent.labels import LABEL_TO_ID, LABELS, OUT_OF_SCOPE
 from assistant.intent.metrics import summary_metrics
@@ -67,9 +85,21 @@ class TrainingPlan:
     neighbour_k: int = 10
     neighbour_temperature: float = 0.05
     neighbour_weights: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75)
+    # the frozen-encoder member (frozen_member.py): weights tried on the hard rows, and its regularisation
+    frozen_weights: tuple[float, ...] = (0.0, 0.2, 0.35, 0.5)
+    frozen_inverse_regularisation: float = 4.0
+    frozen_augment_copies: float = 1.5  # a linear model on fixed vectors learns variety only from the rows it sees
     held_out_share: float = 0.2
     clinc_held_out_share: float = 0.5
+    # off-topic lines the model never trains on, so that every off-topic figure is a held-out one: the CLINC
+    # sample (both halves), and the held-out share of the written off-topic lines (also in the final phase)
+    train_on_clinc: bool = False
+    final_trains_on_held_out_oos: bool = False
     max_fallback: float = 0.02
+    # the in-scope distance (in_scope_distance.py): neighbours averaged (0: off), and the share of the
+    # fallback budget left to the policy (the distance gets the rest)
+    in_scope_distance_k: int = 10
+    policy_budget_share: float = 0.5
     balance_policy_groups: bool = True  # Bitext hard rows and the project's held-out lines weigh the same
     secondary_threshold: float = 0.5
     feedback_repeat: int = 3
@@ -79,7 +109,7 @@ class TrainingPlan:
 FULL_PLAN = TrainingPlan()
 # quick: frozen MiniLM, a linear probe and neighbour votes (about a minute on 2 cores; for tests and demos)
 QUICK_PLAN = TrainingPlan(max_per_intent=16, eval_per_intent=8, epochs=0.0, final_epochs=0.0, augment_copies=0.25,
-                          neighbour_weights=(0.5, 0.75), export_onnx=False)
+                          neighbour_weights=(0.5, 0.75), frozen_weights=(0.0,), export_onnx=False)
 
 
 @dataclass
@@ -90,6 +120,7 @@ class TrainingSplits:
     oos_test: list[Example]
     dev: list[Example]
     everything: list[Example] = field(default_factory=list)
+    calibration_in_scope: list[Example] = field(default_factory=list)  # with augmentation: the distance's lines
 
 
 def build_splits(data_dir: Path, plan: TrainingPlan, feedback: Iterable[tuple[str, str]], seed: int) -> TrainingSplits:
@@ -100,6 +131,9 @@ def build_splits(data_dir: Path, plan: TrainingPlan, feedback: Iterable[tuple[st
     shop_kept, shop_held = split_by_hash(shop_in_scope, plan.held_out_share)
     oos_kept, oos_tune = split_by_hash(written_oos, plan.held_out_share)
     clinc_kept, clinc_held = split_by_hash(load_clinc_oos(data_dir), plan.clinc_held_out_share)
+    if not plan.train_on_clinc:
+        clinc_kept, clinc_held = [], clinc_kept + clinc_held
+    final_oos = written_oos if plan.final_trains_on_held_out_oos else oos_kept
     corrections = feedback_examples(feedback) * plan.feedback_repeat
     ordinary = [e for e in bitext if not is_shift_row(e)]
     shift = [e for e in bitext if is_shift_row(e)]
@@ -114,7 +148,7 @@ def build_splits(data_dir: Path, plan: TrainingPlan, feedback: Iterable[tuple[st
         oos_test=clinc_held,
         dev=cap_per_intent(load_bitext(data_dir, "dev"), eval_cap, seed),
         everything=cap_per_intent(bitext, cap, seed) + corrections
-        + cap_per_intent(shop + load_clinc_oos(data_dir), lines_cap, seed),
+        + cap_per_intent(shop_in_scope + final_oos + clinc_kept, lines_cap, seed),
     )
 
 
@@ -150,21 +184,53 @@ class ScoredSet:
     targets: np.ndarray
     logits: np.ndarray
     votes: np.ndarray
+    frozen: np.ndarray | None = None  # the frozen-encoder member's probabilities
+    vectors: np.ndarray | None = None  # frozen sentence vectors (for the in-scope distance)
 
-    def scores(self, neighbour_weight: float) -> np.ndarray:
-        return ensemble_scores(self.logits, self.votes, neighbour_weight)
+    def scores(self, weights: tuple[float, float]) -> np.ndarray:
+        """Ensemble scores under (neighbour weight, frozen-member weight)."""
+        return ensemble_scores(self.logits, self.votes, weights[0], self.frozen, weights[1])
 
 
-def _score(network, tokenizer, neighbours: NeighbourVoter, examples: Sequence[Example],
-           plan: TrainingPlan) -> ScoredSet:
+def _score(network, tokenizer, neighbours: NeighbourVoter, examples: Sequence[Example], plan: TrainingPlan,
+           frozen: FrozenMember | None = None) -> ScoredSet:
     logits, embeddings = embed_texts(network, tokenizer, [e.text for e in examples], plan.max_length)
     targets = np.array([LABEL_TO_ID[e.intent] for e in examples])
-    return ScoredSet(targets, logits, neighbours.probabilities(embeddings))
+    if frozen is None:
+        return ScoredSet(targets, logits, neighbours.probabilities(embeddings))
+    vectors = frozen.encoder([e.text for e in examples])
+    return ScoredSet(targets, logits, neighbours.probabilities(embeddings), frozen.head.probabilities(vectors),
+                     vectors)
 
 
-def _best_neighbour_weight(hard: ScoredSet, weights: Sequence[float]) -> float:
-    accuracies = [float((hard.scores(w).argmax(1) == hard.targets).mean()) for w in weights]
-    return float(weights[int(np.argmax(accuracies))])
+@dataclass
+class FrozenMember:
+    """The frozen encoder and the logistic regression fitted on its vectors for one phase."""
+
+    encoder: FrozenEncoder
+    head: FrozenHead
+
+
+def _fit_frozen_member(encoder: FrozenEncoder | None, examples: Sequence[Example],
+                       plan: TrainingPlan, seed: int) -> FrozenMember | None:
+    if encoder is None:
+        return None
+    examples = list(examples) + augment_examples(examples, plan.frozen_augment_copies, seed + 7)
+    vectors = encoder([e.text for e in examples])
+    label_ids = np.array([LABEL_TO_ID[e.intent] for e in examples])
+    return FrozenMember(encoder, FrozenHead.fit(vectors, label_ids, len(LABELS), plan.frozen_inverse_regularisation,
+                                                seed))
+
+
+def _weight_grid(plan: TrainingPlan, with_frozen: bool) -> list[tuple[float, float]]:
+    frozen_weights = plan.frozen_weights if with_frozen else (0.0,)
+    return [(n, f) for n in plan.neighbour_weights for f in frozen_weights if n + f < 1.0]
+
+
+def _best_weights(hard: ScoredSet, grid: Sequence[tuple[float, float]]) -> tuple[float, float]:
+    """The most accurate (neighbour, frozen) weights on the hard rows; ties go to the earlier (simpler) pair."""
+    accuracies = [float((hard.scores(w).argmax(1) == hard.targets).mean()) for w in grid]
+    return grid[int(np.argmax(accuracies))]
 
 
 def _policy_metrics(probs: np.ndarray, targets: np.ndarray, policy: FallbackPolicy) -> dict:
@@ -174,30 +240,40 @@ def _policy_metrics(probs: np.ndarray, targets: np.ndarray, policy: FallbackPoli
 
 
 def calibrate(network, tokenizer, splits: TrainingSplits, neighbours: NeighbourVoter, plan: TrainingPlan,
-              figures_dir: Path) -> tuple[float, float, FallbackPolicy, dict]:
-    """Neighbour weight, temperature and policy from the hard rows; the calibration phase's figures."""
-    scored = {name: _score(network, tokenizer, neighbours, getattr(splits, name), plan)
+              figures_dir: Path, frozen: FrozenMember | None = None
+              ) -> tuple[tuple[float, float], float, FallbackPolicy, dict, InScopeDistanceCard | None]:
+    """Ensemble weights, temperature, policy and out-of-scope score from the hard rows; the calibration
+    phase's figures."""
+    scored = {name: _score(network, tokenizer, neighbours, getattr(splits, name), plan, frozen)
               for name in ("hard_in_scope", "oos_tune", "oos_test", "dev")}
     hard = scored["hard_in_scope"]
-    weight = _best_neighbour_weight(hard, plan.neighbour_weights)
-    fit_scores = np.vstack([hard.scores(weight), scored["oos_tune"].scores(weight)])
+    grid = _weight_grid(plan, frozen is not None)
+    weights = _best_weights(hard, grid)
+    fit_scores = np.vstack([hard.scores(weights), scored["oos_tune"].scores(weights)])
     fit_targets = np.concatenate([hard.targets, scored["oos_tune"].targets])
     temperature = fit_temperature(fit_scores, fit_targets)
-    probs = {name: softmax(s.scores(weight), temperature) for name, s in scored.items()}
+    probs = {name: softmax(s.scores(weights), temperature) for name, s in scored.items()}
     bitext = np.array([e.source.startswith("bitext") for e in splits.hard_in_scope])
     # the project's everyday phrasings count as much as the far more numerous Bitext variation rows: the
     # threshold must suit how shoppers write, not only Bitext's templates
-    policy = choose_policy(probs["hard_in_scope"], probs["oos_tune"], LABEL_TO_ID[OUT_OF_SCOPE], plan.max_fallback,
-                           in_scope_weights=group_weights(bitext) if plan.balance_policy_groups else None)
+    in_scope_weights = group_weights(bitext) if plan.balance_policy_groups else None
+    with_distance = frozen is not None and plan.in_scope_distance_k > 0
+    policy_budget = plan.max_fallback * (plan.policy_budget_share if with_distance else 1.0)
+    policy = choose_policy(probs["hard_in_scope"], probs["oos_tune"], LABEL_TO_ID[OUT_OF_SCOPE], policy_budget,
+                           in_scope_weights=in_scope_weights)
     policy = policy.model_copy(update={"secondary_threshold": plan.secondary_threshold})
+    distance_card, distance_metrics = None, {}
+    if with_distance:
+        distance_card, distance_metrics = _fit_in_scope_distance(splits, scored, probs, policy, frozen, plan,
+                                                                 in_scope_weights)
     oos_all = np.vstack([probs["oos_tune"], probs["oos_test"]])
     ece_set = np.vstack([probs["hard_in_scope"], oos_all])
     ece_targets = np.concatenate([hard.targets, scored["oos_tune"].targets, scored["oos_test"].targets])
     save_reliability_diagram(ece_set, ece_targets, figures_dir / RELIABILITY_PNG,
                              "held-out hard rows (calibration phase)")
     metrics = {
-        "neighbour_weight_accuracy": {str(w): float((hard.scores(w).argmax(1) == hard.targets).mean())
-                                      for w in plan.neighbour_weights},
+        "ensemble_weight_accuracy": {f"neighbours {w[0]}, frozen {w[1]}":
+                                     float((hard.scores(w).argmax(1) == hard.targets).mean()) for w in grid},
         "shift_split": _policy_metrics(probs["hard_in_scope"][bitext], hard.targets[bitext], policy),
         "project_lines_held_out": _policy_metrics(probs["hard_in_scope"][~bitext], hard.targets[~bitext], policy),
         "hard_rows_top1_accuracy": float((probs["hard_in_scope"].argmax(1) == hard.targets).mean()),
@@ -209,14 +285,46 @@ def calibrate(network, tokenizer, splits: TrainingSplits, neighbours: NeighbourV
         "ece_before_temperature": expected_calibration_error(softmax(fit_scores), fit_targets),
         "ece_after_temperature": expected_calibration_error(softmax(fit_scores, temperature), fit_targets),
         "reliability_diagram": str(figures_dir / RELIABILITY_PNG),
+        "in_scope_distance": distance_metrics,
     }
-    return weight, temperature, policy, metrics
+    return weights, temperature, policy, metrics, distance_card
+
+
+def _fit_in_scope_distance(splits: TrainingSplits, scored: dict[str, ScoredSet], probs: dict[str, np.ndarray],
+                           policy: FallbackPolicy, frozen: FrozenMember, plan: TrainingPlan,
+                           in_scope_weights: np.ndarray | None) -> tuple[InScopeDistanceCard, dict]:
+    """Standardise the distance and the doubt on the held-out in-scope rows and choose the threshold under
+    which the policy and the distance together let at most `max_fallback` of them fall back. No off-topic
+    line is used; the figures on the held-out off-topic sets are reported, not fitted."""
+    oos_id = LABEL_TO_ID[OUT_OF_SCOPE]
+    store = InScopeDistance(frozen.encoder([e.text for e in splits.calibration_in_scope]), plan.in_scope_distance_k)
+
+    def signals(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        p = probs[name]
+        return (store.distances(scored[name].vectors), in_scope_confidence(p, oos_id),
+                fallback_mask(p, oos_id, policy.threshold, policy.margin))
+
+    distances, confidence, falls_back = signals("hard_in_scope")
+    card = standardised_card(plan.in_scope_distance_k, distances, confidence)
+    threshold = fit_threshold(card.scores(distances, confidence), falls_back, plan.max_fallback, in_scope_weights)
+    card = card.model_copy(update={"threshold": threshold, "calibration": {
+        "rows": len(distances), "max_fallback": plan.max_fallback, "policy_budget_share": plan.policy_budget_share,
+        "source": "held-out in-scope rows of the calibration phase (Bitext variation rows, the project's lines)"}})
+    metrics = {}
+    for name in ("hard_in_scope", "dev", "oos_tune", "oos_test"):
+        d, c, policy_says = signals(name)
+        far = card.scores(d, c) > card.threshold
+        metrics[name] = {"rows": len(d), "policy": float(policy_says.mean()), "distance": float(far.mean()),
+                         "either": float((policy_says | far).mean())}
+    return card, metrics
 
 
 def train_intent_model(out_dir: Path, data_dir: Path, *, max_per_intent: int | None = None,
                        epochs: float | None = None, seed: int = 13, feedback: Iterable[tuple[str, str]] = (),
-                       quick: bool = False, plan: TrainingPlan | None = None, progress: bool = True) -> dict:
-    """Train, calibrate and save an intent model into `out_dir`; returns the model card as a dict."""
+                       quick: bool = False, plan: TrainingPlan | None = None, progress: bool = True,
+                       frozen_encoder: FrozenEncoder | None = None) -> dict:
+    """Train, calibrate and save an intent model into `out_dir`; returns the model card as a dict.
+    `frozen_encoder` gives the base MiniLM's vectors as served (default: the process-wide embedder's)."""
     from retrieval.embeddings import minilm_path
 
     started = time.monotonic()
@@ -229,14 +337,19 @@ def train_intent_model(out_dir: Path, data_dir: Path, *, max_per_intent: int | N
     splits = build_splits(Path(data_dir), plan, feedback, seed)
     tokenizer = load_tokenizer(minilm_path())
     network = IntentNetwork(load_classifier(minilm_path(), LABELS))
+    uses_frozen = max(plan.frozen_weights) > 0
+    frozen_encoder = remembering(frozen_encoder or default_frozen_encoder()) if uses_frozen else None
 
     calibration_set = _with_augmentation(splits.calibration_train, plan, seed)
+    splits.calibration_in_scope = [e for e in calibration_set if e.intent != OUT_OF_SCOPE]
+    frozen = _fit_frozen_member(frozen_encoder, splits.calibration_train, plan, seed)
     log = {"linear_probe": _fit_head_on(network, tokenizer, calibration_set, plan, seed)}
     if plan.epochs > 0:
         log["calibration_phase"] = _fine_tune_on(network, tokenizer, calibration_set, plan, plan.epochs,
                                                  plan.learning_rate, seed, progress, "training (calibration phase)")
     neighbours = _build_neighbours(network, tokenizer, calibration_set, plan, progress)
-    weight, temperature, policy, metrics = calibrate(network, tokenizer, splits, neighbours, plan, out_dir)
+    weights, temperature, policy, metrics, distance_card = calibrate(network, tokenizer, splits, neighbours, plan,
+                                                                     out_dir, frozen)
 
     final_set = _with_augmentation(splits.everything, plan, seed + 1)
     if plan.final_epochs > 0:
@@ -248,13 +361,21 @@ def train_intent_model(out_dir: Path, data_dir: Path, *, max_per_intent: int | N
     neighbours.save(out_dir / NEIGHBOURS_FILE)
     network.classifier.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
-    dev = _score(network, tokenizer, neighbours, splits.dev, plan)
-    metrics["dev"] = _policy_metrics(softmax(dev.scores(weight), temperature), dev.targets, policy)
+    frozen = _fit_frozen_member(frozen_encoder, splits.everything, plan, seed + 1)
+    if frozen is not None:
+        frozen.head.save(out_dir / FROZEN_HEAD_FILE)
+    if distance_card is not None:
+        InScopeDistance(frozen_encoder([e.text for e in final_set if e.intent != OUT_OF_SCOPE]),
+                        distance_card.k).save(out_dir / IN_SCOPE_VECTORS_FILE)
+    dev = _score(network, tokenizer, neighbours, splits.dev, plan, frozen)
+    metrics["dev"] = _policy_metrics(softmax(dev.scores(weights), temperature), dev.targets, policy)
 
     card = ModelCard(labels=list(LABELS), max_length=plan.max_length, temperature=temperature,
-                     neighbour_weight=weight, policy=policy,
+                     neighbour_weight=weights[0], frozen_weight=weights[1], policy=policy,
+                     in_scope_distance=distance_card,
                      trained_at=datetime.now(UTC).isoformat(timespec="seconds"), metrics=metrics,
-                     training={"plan": plan.__dict__ | {"neighbour_weights": list(plan.neighbour_weights)},
+                     training={"plan": plan.__dict__ | {"neighbour_weights": list(plan.neighbour_weights),
+                                                        "frozen_weights": list(plan.frozen_weights)},
                                "seed": seed, "quick": quick, "feedback_rows": len(feedback),
                                "sizes": {k: len(v) for k, v in splits.__dict__.items()},
                                "data_hashes": data_hashes(Path(data_dir)), "log": log})
@@ -284,7 +405,7 @@ def ensure_intent_model(settings, quick: bool = False, progress: bool = True) ->
     if has_model(model_dir):
         return ModelCard.load(model_dir).model_dump()
     return train_intent_model(model_dir, settings.data_dir, quick=quick, progress=progress,
-                              feedback=stored_feedback(settings))
+                              feedback=stored_feedback(settings), frozen_encoder=frozen_encoder_from_settings(settings))
 
 
 def stored_feedback(settings) -> list[tuple[str, str]]:

@@ -139,3 +139,10 @@ def test_a_message_blending_two_requests_is_read_as_its_requests():
     whole = np.array([0.1, 0.8, 0.05, 0.05])
     reading = reader._reading(whole, parts, separate_requests=True)
     assert (reading.intent, reading.secondary_intent) == ("track_order", "get_refund")
+
+
+def test_ensemble_gives_the_frozen_member_its_weight_and_the_network_the_rest():
+    logits = np.log(np.array([[0.8, 0.2]]))
+    votes, frozen = np.array([[0.0, 1.0]]), np.array([[1.0, 0.0]])
+    assert np.exp(ensemble_scores(logits, votes, 0.25, frozen, 0.25))[0] == pytest.approx([0.65, 0.35])
+    assert np.exp(ensemble_scores(logits, votes, 0.25, None, 0.25))[0] == pytest.approx([0.6, 0.4])
