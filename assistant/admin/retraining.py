@@ -156,7 +156,8 @@ def _child_args(settings: Settings, job_id: int, request: RetrainRequest, candid
             "candidate": str(candidate), "current": str(settings.resolved_intent_model_dir),
             "data_dir": str(settings.data_dir), "use_onnx": settings.intent_use_onnx,
             "eval_per_intent": settings.retrain_eval_per_intent, "threads": settings.retrain_threads,
-            "feedback": stored_feedback(settings)}
+            "feedback": stored_feedback(settings), "state_dir": str(settings.state_dir),
+            "int8_queries": settings.query_encoder == "int8"}
 
 
 async def _set(sessions: async_sessionmaker, job_id: int, status: str | None = None, progress: float | None = None,
@@ -200,6 +201,7 @@ def train_and_compare(args: dict[str, Any]) -> dict[str, dict[str, float]]:
     """Train a candidate into args["candidate"], then score it and the current model on the same dev rows."""
     import torch
 
+    from assistant.intent.frozen_member import frozen_encoder_for
     from assistant.intent.training import FULL_PLAN, QUICK_PLAN, train_intent_model
     from assistant.store.database import make_engine, session_factory
 
@@ -223,8 +225,10 @@ def train_and_compare(args: dict[str, Any]) -> dict[str, dict[str, float]]:
     watcher = threading.Thread(target=_watch_bars, args=(report, stop), daemon=True)
     watcher.start()
     try:
+        # the frozen member learns from the vectors the server will give it (the int8 query encoder)
         train_intent_model(Path(args["candidate"]), Path(args["data_dir"]), plan=plan, seed=request.seed,
-                           feedback=[tuple(f) for f in args["feedback"]], progress=True)
+                           feedback=[tuple(f) for f in args["feedback"]], progress=True,
+                           frozen_encoder=frozen_encoder_for(Path(args["state_dir"]), args["int8_queries"]))
     finally:
         stop.set()
         watcher.join()

@@ -63,16 +63,21 @@ def default_frozen_encoder() -> FrozenEncoder:
 
 
 def frozen_encoder_from_settings(settings) -> FrozenEncoder:
-    """The vectors the server's FAQ search uses: the int8 query encoder of the state dir when configured.
-    Loaded at the first call, so a model without a frozen member never loads MiniLM twice."""
+    """The vectors the server's FAQ search uses: the int8 query encoder of the state dir when configured."""
+    return frozen_encoder_for(settings.state_dir, settings.query_encoder == "int8")
+
+
+def frozen_encoder_for(state_dir: Path, int8: bool) -> FrozenEncoder:
+    """The process-wide embedder's query path, with the state dir's int8 query encoder when `int8`. Loaded at
+    the first call, so a model without a frozen member never loads MiniLM twice."""
 
     def encode(texts: Sequence[str]) -> np.ndarray:
         from retrieval.embeddings import get_embedder
         from retrieval.query_encoder import ensure_query_encoder
 
         embedder = get_embedder()
-        if settings.query_encoder == "int8" and not embedder.has_query_encoder:
-            embedder.use_query_encoder(ensure_query_encoder(settings.state_dir))
+        if int8 and not embedder.has_query_encoder:
+            embedder.use_query_encoder(ensure_query_encoder(state_dir))
         return embedder.encode_query(texts)
 
     return encode
