@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -148,6 +148,7 @@ class ConversationStore:
             await db.commit()
             return res.rowcount == 1
 
+
     async def queue_position(self, session_id: str) -> int | None:
         async with self._autocommit() as db:
             chat = await db.get(ChatSession, session_id)
@@ -163,3 +164,14 @@ class ConversationStore:
                 )
             )
             return int(ahead or 0) + 1
+
+
+def handoff_values(reason: str) -> dict[str, Any]:
+    """Session-row values that put a bot session in the queue (and leave any other state as it is), for a
+    reply's own transaction: the reply that says "a person will take over" and the handoff commit together,
+    so a worker dying between them cannot leave the shopper told so and the session still with the bot."""
+    bot = _SESSIONS.c.state == SessionState.BOT
+    return {"state": case((bot, SessionState.WAITING), else_=_SESSIONS.c.state),
+            "handoff_reason": case((bot, reason), else_=_SESSIONS.c.handoff_reason),
+            "waiting_since": case((bot, utcnow()), else_=_SESSIONS.c.waiting_since),
+            "pending": None}

@@ -22,7 +22,7 @@ from assistant.agent.catalog import Catalog
 from assistant.agent.toolbox import Swappable
 from assistant.chat.answer_leases import AnswerLeases, Claim
 from assistant.chat.bus import AGENTS_CHANNEL, MessageBus, session_channel
-from assistant.chat.conversations import ConversationStore
+from assistant.chat.conversations import ConversationStore, handoff_values
 from assistant.chat.errors import FrameRefused
 from assistant.chat.feedback import FeedbackStore
 from assistant.chat.protocol import AckFrame, ReplyFrame, StatusFrame, TypingNotice
@@ -182,12 +182,14 @@ class ChatService:
         missed = state["route"] == "out_of_scope" or bool(reading.get("fallback"))
         notice = secret_notice(state["text"])  # the message had a card number, IBAN or password removed
         reply = f"{notice}\n\n{state['reply']}" if notice else state["reply"]
+        handoff_reason = (state.get("handoff_reason") or "requested") if state.get("handoff") else None
         stored = await self.store.append(chat.id, Author.BOT, reply, payload=payload, session_values={
             "pending": state.get("next_pending"),
             "dialogue": _next_dialogue(state),
             "fallback_streak": (chat.fallback_streak + 1) if missed else 0,
             "complaints": chat.complaints + (1 if state["route"] == "complaint" else 0),
             **mood_values(chat, state.get("mood")),
+            **(handoff_values(handoff_reason) if handoff_reason else {}),
         }, reply_to=claim.seq, settle=lambda db: leases.settle(db, claim, AnswerState.ANSWERED))
         if stored is None:
             log.warning("message %s was answered by another worker (lease lost); reply dropped", claim.message_id)
@@ -196,8 +198,8 @@ class ChatService:
         await publish_stored(self.bus, session_channel(chat.id), reply_frame(stored.message))
         if state.get("items"):
             await self._log_exposures(chat, [i["item_id"] for i in state["items"]], state.get("ab") or {})
-        if state.get("handoff"):
-            await self.hand_off(chat.id, state.get("handoff_reason") or "requested")
+        if handoff_reason:  # already in the queue (same commit as the reply): tell the shopper and the agents
+            await self._announce_handoff(chat.id, handoff_reason)
 
     async def _log_exposures(self, chat: ChatSession, item_ids: list[int], ab: dict[str, Any]) -> None:
         """Cards shown, under the A/B test and variant they were served with (the test's report counts them)."""
@@ -209,10 +211,14 @@ class ChatService:
 
     # ---- handoff ----
     async def hand_off(self, session_id: str, reason: str) -> None:
-        if not await self.store.request_handoff(session_id, reason):
+        if await self.store.request_handoff(session_id, reason):
+            await self._announce_handoff(session_id, reason)
+
+    async def _announce_handoff(self, session_id: str, reason: str) -> None:
+        position = await self.store.queue_position(session_id)
+        if position is None:  # not waiting (a person had it already): nothing changed
             return
         metrics.HANDOFFS.labels(reason).inc()
-        position = await self.store.queue_position(session_id)
         online = await self._presence.count()
         await self.bus.publish(session_channel(session_id), StatusFrame(
             state=SessionState.WAITING, queue_position=position, agents_online=online).model_dump())
