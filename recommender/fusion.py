@@ -80,7 +80,11 @@ def _feature_scale(features: np.ndarray) -> np.ndarray:
 
 def candidate_ranks(lists: CandidateLists, weights: np.ndarray) -> np.ndarray:
     """1-based rank of each row's target inside its candidate list (ties count against the target)."""
-    scores = np.einsum("ij,j->i", lists.features, weights)  # not BLAS: its threads stall on a busy machine
+    return ranks_of_scores(lists, np.einsum("ij,j->i", lists.features, weights))  # not BLAS: it stalls when busy
+
+
+def ranks_of_scores(lists: CandidateLists, scores: np.ndarray) -> np.ndarray:
+    """1-based rank of each row's target among its candidates' scores (ties count against the target)."""
     target_score = np.full(lists.n_rows, np.inf, dtype=scores.dtype)
     target_score[lists.row_of_entry[lists.is_target]] = scores[lists.is_target]
     not_below = scores >= target_score[lists.row_of_entry]
@@ -114,18 +118,23 @@ def _refine_steps(current: float) -> tuple[float, ...]:
 
 def _coordinate_ascent(lists: CandidateLists, weights: np.ndarray, cutoff: int, passes: int,
                        steps: Callable[[float], tuple[float, ...]]) -> tuple[float, np.ndarray]:
-    best = ndcg_at(candidate_ranks(lists, weights), cutoff)
+    scores = np.einsum("ij,j->i", lists.features, weights)
+    best = ndcg_at(ranks_of_scores(lists, scores), cutoff)
+    columns = np.ascontiguousarray(lists.features.T)
     for _ in range(passes):
         improved = False
         for f in range(len(FEATURES)):
             if f == ANCHOR_FEATURE:
                 continue
+            column = columns[f]
             for value in steps(float(weights[f])):
-                trial = weights.copy()
-                trial[f] = value
-                quality = ndcg_at(candidate_ranks(lists, trial), cutoff)
+                # one weight changes: move the scores by it instead of summing every feature again
+                trial_scores = scores + np.float32(value - weights[f]) * column
+                quality = ndcg_at(ranks_of_scores(lists, trial_scores), cutoff)
                 if quality > best + 1e-6:
-                    best, weights, improved = quality, trial, True
+                    best, scores, improved = quality, trial_scores, True
+                    weights = weights.copy()
+                    weights[f] = value
         if not improved:
             break
     return best, weights
