@@ -33,8 +33,9 @@ class Settings(BaseSettings):
                                     "(PostgreSQL; 100 shoppers held ~15 at once)")
     database_max_overflow: int = Field(default=10, description="more connections a busy moment may open, each "
                                        "closed again when returned (PostgreSQL)")
-    database_ping_idle_s: float = Field(default=5.0, description="a pooled connection idle this long is pinged "
-                                        "before use (a restarted database is reconnected without an error)")
+    database_ping_idle_s: float = Field(default=1.0, description="a pooled connection idle this long is pinged "
+                                        "before use (a restarted database is reconnected without an error; under "
+                                        "load each connection is reused sooner, so no ping is sent)")
     chroma_path: Path | None = Field(default=None, description="embedded Chroma folder; default state_dir/chroma")
     chroma_url: str | None = Field(default=None, description="http://host:port of a Chroma server (scale-out)")
     redis_url: str | None = Field(default=None, description="redis://... for the message bus; None = in-process")

@@ -54,7 +54,7 @@ def make_engine(url: str) -> Engine:
 
 
 def make_async_engine(url: str, *, pool_size: int = 20, max_overflow: int = 10,
-                      ping_idle_s: float = 5.0) -> AsyncEngine:
+                      ping_idle_s: float = 1.0) -> AsyncEngine:
     """The server's engine: a pool of `pool_size` connections kept open (a busy moment opens up to
     `max_overflow` more, closed again on return), and a connection pinged before use only when it sat in
     the pool `ping_idle_s` or longer (`_ping_if_idle`)."""
@@ -71,10 +71,12 @@ def make_async_engine(url: str, *, pool_size: int = 20, max_overflow: int = 10,
 def _ping_if_idle(engine: Engine, idle_s: float) -> None:
     """A pre-ping for connections that were idle, not for every checkout.
 
-    A ping on each checkout cost a round trip per unit of work (8 a chat turn). A connection the database
-    dropped while it sat idle (a restart at night) is found by the ping and replaced before anyone uses it;
-    one lost while in use fails its statement, the pool then replaces every older connection, and callers
-    retry (the chat socket handles a message frame once more, the answer sweep claims the message again).
+    A ping on each checkout cost a round trip per unit of work (8 a chat turn); under load the pool hands each
+    connection out again within milliseconds, so none is pinged. A connection the database dropped while it sat
+    idle (a restart) is found by the ping and replaced before anyone uses it: the pool hands out the longest idle
+    connection first, and the background sweeps touch each one only every few seconds. One lost while in use
+    fails its statement, the pool then replaces every older connection, and callers retry (the chat socket
+    handles a message frame once more, the answer sweep claims the message again).
     """
 
     @event.listens_for(engine, "checkin")
