@@ -51,8 +51,12 @@ class RedisProfileStore:
     def __init__(self, url: str, prefix: str, event_weights: dict[str, float], max_events: int,
                  ttl_s: int) -> None:
         import redis
+        from redis.backoff import ExponentialBackoff
+        from redis.retry import Retry
 
-        self._redis = redis.Redis.from_url(url, decode_responses=True)
+        # a pooled connection dead since a Redis restart: the command goes out again on a fresh one
+        self._redis = redis.Redis.from_url(url, decode_responses=True,
+                                           retry=Retry(ExponentialBackoff(cap=0.25, base=0.02), 3))
         self._prefix = prefix + "profile:"
         self._event_weights = dict(event_weights)
         self._max_events = max_events

@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any, Protocol
 
+from assistant.cluster.redis_retry import fresh_connection_retry
+
 log = logging.getLogger(__name__)
 
 AGENTS_CHANNEL = "agents"
@@ -81,7 +83,8 @@ class RedisBus:
         from redis.backoff import NoBackoff
 
         # each open socket holds one pub/sub connection: the client's default limit (100) refused the 101st
-        self._redis = redis.from_url(url, decode_responses=True, max_connections=max_connections)
+        self._redis = redis.from_url(url, decode_responses=True, max_connections=max_connections,
+                                     retry=fresh_connection_retry())
         # subscriptions never reconnect quietly (frames published meanwhile would be lost unseen): a broken
         # one ends with an error, and its socket closes so the client reconnects and resumes by seq
         self._subscriber = redis.from_url(url, decode_responses=True, retry=Retry(NoBackoff(), 0),

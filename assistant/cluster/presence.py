@@ -14,6 +14,8 @@ import logging
 import uuid
 from typing import Protocol
 
+from assistant.cluster.redis_retry import fresh_connection_retry
+
 log = logging.getLogger(__name__)
 
 
@@ -59,7 +61,7 @@ class RedisPresence:
     def __init__(self, url: str, prefix: str, ttl_s: float) -> None:
         import redis.asyncio as redis
 
-        self._redis = redis.from_url(url, decode_responses=True)
+        self._redis = redis.from_url(url, decode_responses=True, retry=fresh_connection_retry())
         self._key = prefix + "presence"
         self._ttl_s = ttl_s
         self._mine: set[str] = set()  # consoles open on this worker

@@ -115,6 +115,7 @@ class Shopper:
     last_seq: int = 0
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _resends: set[asyncio.Task] = field(default_factory=set)
+    timeline: list[str] = field(default_factory=list)  # what happened, for a failing audit's message
 
     @classmethod
     async def start(cls, base_url: str) -> Shopper:
@@ -135,6 +136,7 @@ class Shopper:
                 self.close_codes.append(None)  # refused: the server is down or starting
             except ConnectionClosed as closed:
                 self.close_codes.append(closed.rcvd.code if closed.rcvd else None)
+                self._note(f"closed {self.close_codes[-1]}")
             await asyncio.sleep(_RECONNECT_S)
 
     def resume_point(self) -> int:
@@ -143,8 +145,12 @@ class Shopper:
         waiting = self.unanswered()
         return min(self.last_seq, min(waiting) - 1) if waiting else self.last_seq
 
+    def _note(self, what: str) -> None:
+        self.timeline.append(f"{time.monotonic():.3f} {what}")
+
     async def _converse(self, ws, sending: asyncio.Event, stop: asyncio.Event) -> None:
         await ws.send(json.dumps({"type": "auth", "token": self.token}))
+        self._note(f"connected, resume after {self.resume_point()}, resending {list(self.unacked)}")
         await ws.send(json.dumps({"type": "resume", "after_seq": self.resume_point()}))
         for cid, text in list(self.unacked.items()):
             await ws.send(json.dumps({"type": "message", "text": text, "client_msg_id": cid}))
@@ -155,6 +161,7 @@ class Shopper:
                     cid = f"{self.session_id[:8]}-{next(self._ids)}"
                     self.unacked[cid] = QUESTIONS[len(self.acked) % len(QUESTIONS)]
                     await ws.send(json.dumps({"type": "message", "text": self.unacked[cid], "client_msg_id": cid}))
+                    self._note(f"sent {cid}")
                 await asyncio.wait([reader], timeout=_SEND_EVERY_S)
         finally:
             if not reader.done():
@@ -166,6 +173,8 @@ class Shopper:
     async def _read(self, ws) -> None:
         async for raw in ws:
             frame = json.loads(raw)
+            self._note(" ".join(f"{k}={frame.get(k)}" for k in ("type", "seq", "client_msg_id", "in_reply_to", "code")
+                                if frame.get(k) is not None))
             if frame["type"] == "ack":
                 self.unacked.pop(frame["client_msg_id"], None)
                 self.acked[frame["client_msg_id"]] = frame["seq"]
@@ -204,9 +213,10 @@ class Figures:
     not_seen: int = 0  # answered in the store, yet the shopper never received the reply (live or on resume)
     close_codes: dict[str, int] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # the timeline of each shopper a figure counts against
 
     def as_line(self) -> str:
-        return json.dumps(self.__dict__, sort_keys=True)
+        return json.dumps({k: v for k, v in self.__dict__.items() if k != "notes"}, sort_keys=True)
 
 
 async def audit(base_url: str, shoppers: list[Shopper]) -> Figures:
@@ -235,6 +245,8 @@ def _count(figures: Figures, shopper: Shopper, transcript: list[dict]) -> None:
             figures.unanswered += 1
         elif frame["seq"] in shopper.unanswered():
             figures.not_seen += 1
+            figures.notes.append(f"seq {frame['seq']} of {shopper.session_id} answered, not seen:\n"
+                                 + "\n".join(shopper.timeline[-60:]))
     for code in shopper.close_codes:
         figures.close_codes[str(code)] = figures.close_codes.get(str(code), 0) + 1
     for code in shopper.errors:

@@ -33,7 +33,7 @@ async def test_redis_restart_closes_sockets_for_a_reconnect_and_loses_nothing(sh
         up = httpx.get(server.url + "/healthz", timeout=30)
     finally:
         server.stop()
-    print(figures.as_line())
+    print(figures.as_line(), *figures.notes, sep="\n\n")
     assert figures.close_codes.get(str(CLOSE_RECONNECT), 0) >= len(shoppers)  # every socket was told
     assert (figures.lost, figures.answered_twice, figures.unanswered, figures.not_seen) == (0, 0, 0, 0), figures
     assert down.status_code == 503 and not down.json()["checks"]["bus"]["ok"], down.text

@@ -41,7 +41,7 @@ async def test_dropped_store_connections_give_error_frames_then_recover(shop_sta
         health = httpx.get(server.url + "/healthz", timeout=10)
     finally:
         server.stop()
-    print("dropped", dropped, figures.as_line())
+    print("dropped", dropped, figures.as_line(), *figures.notes, sep="\n\n")
     assert dropped > 0
     assert set(figures.errors) <= {"internal"}  # a failed frame is an error frame, the socket lives on
     assert (figures.lost, figures.answered_twice, figures.unanswered, figures.not_seen) == (0, 0, 0, 0), figures

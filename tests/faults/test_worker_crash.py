@@ -39,6 +39,6 @@ async def test_sigkill_under_steady_traffic_loses_nothing_and_answers_each_messa
         figures, swept = await sigkill_and_restart(server)
     finally:
         server.stop()
-    print(backend, figures.as_line(), "swept", swept)
+    print(backend, figures.as_line(), "swept", swept, *figures.notes, sep="\n\n")
     assert figures.acknowledged >= SESSIONS
     assert (figures.lost, figures.answered_twice, figures.unanswered, figures.not_seen) == (0, 0, 0, 0), figures
