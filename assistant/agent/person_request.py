@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from assistant.privacy.redaction import EMAIL, MASKS, PHONE, mask_contacts
+
 OFFER_PERSON = "offer_person"  # the pending action after the bot answered a task and offered a person
 PERSON_OPTION = {"label": "Talk to a person", "value": "I'd like to talk to a person, please"}
 MIN_TASK_WORDS = 3  # fewer words left after the request for a person are not a task ("an agent now please")
@@ -30,6 +32,13 @@ _FILLER = re.compile(r"(?:\b(?:can|could|would|will)\s+(?:you|u)(?:\s+please)?|\
                      re.IGNORECASE)
 
 
+# how to reach the shopper is not a task for the bot: "talk to an agent, mail me at x@y.org or ring 0123"
+_CONTACT_WORDS = (r"(?:e-?mail|mail|write|ring|call|phone|text|reach|contact|message|whatsapp|my|number|address|"
+                  r"mobile|cell|is|me|us|to|at|on|via|by|you|can|or|and)")
+_CONTACT = re.compile(rf"(?:\b{_CONTACT_WORDS}\b[\s,:]*)*(?:{re.escape(MASKS[EMAIL])}|{re.escape(MASKS[PHONE])})",
+                      re.IGNORECASE)
+
+
 def asks_for_person(text: str) -> bool:
     return bool(PERSON_REQUEST.search(text) or PERSON_SUBJECT.search(text))
 
@@ -41,6 +50,7 @@ def task_in(text: str) -> str | None:
     if match is None:
         return None
     before = _FILLER.sub("", text[: match.start()]).strip(" ,.;:!?-")
-    after = _LEAD.sub("", text[match.end():]).strip(" ,.;:!?-")
+    after = _LEAD.sub("", _CONTACT.sub(" ", mask_contacts(text[match.end():]))).strip(" ,.;:!?-")
+    before = _CONTACT.sub(" ", mask_contacts(before)).strip(" ,.;:!?-")
     task = " ".join(part for part in (before, after) if part)
     return task if len(re.findall(r"[a-zA-Z]{2,}", task)) >= MIN_TASK_WORDS else None

@@ -18,6 +18,12 @@ from tests.chat.client import ChatClient, start_session
     ("get me a real person now please", None),
     ("Can I talk to an agent?", None),
     ("transfer me to a live agent", None),
+    # how to reach the shopper is no task: a request for a person and contact details hands over
+    ("let me talk to a human agent, mail rosa@example.org or ring +44 20 7946 0958", None),
+    ("i want to talk to a person, my number is 0161 496 0000", None),
+    ("can an agent send my invoice to rosa@example.org", "send my invoice"),
+    ("could someone from your team call me on 020 7946 0958 about my refund for order 4411",
+     "my refund for order 4411"),
 ])
 def test_the_task_is_what_is_left_once_the_request_for_a_person_is_taken_out(text, task):
     assert asks_for_person(text)
