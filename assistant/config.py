@@ -103,7 +103,9 @@ class Settings(BaseSettings):
     intent_model_dir: Path | None = Field(default=None, description="default state_dir/intent_model")
     intent_threshold: float | None = Field(default=None, description="override the calibrated threshold")
     intent_margin: float | None = Field(default=None, description="override the calibrated top1-top2 margin")
-    intent_batch_window_ms: float = 3.0
+    intent_batch_window_ms: float = Field(default=0.0, description=(
+        "extra wait for more messages before a batch; 0 reads at once (messages that queued while the model "
+        "was busy still go together), int8 reads one message per call anyway"))
     intent_max_batch: int = 32
     intent_use_onnx: bool = True
     intent_threads: int | None = Field(default=None, description="inference threads; None = torch/onnx default")

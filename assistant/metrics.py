@@ -6,6 +6,8 @@ from prometheus_client import Counter, Gauge, Histogram
 
 MESSAGES = Counter("shopassist_messages_total", "Stored chat messages", ["author"])
 INTENTS = Counter("shopassist_intents_total", "Classified shopper messages", ["intent"])
+INTENT_READINGS = Counter("shopassist_intent_readings_total", "Intent readings taken by turns: read early (as the "
+                          "message was stored) or only when the turn began", ["when"])
 FALLBACKS = Counter("shopassist_fallbacks_total", "Messages the intent model was not confident about")
 HANDOFFS = Counter("shopassist_handoffs_total", "Sessions handed to a human", ["reason"])
 ANSWER_LATENCY = Histogram(

@@ -212,6 +212,7 @@ async def build_runtime(settings: Settings) -> Runtime:
         max_attempts=settings.answer_max_attempts)
     runtime.chat.answer_later = runtime.answerer.submit
     runtime.chat.new_lease = runtime.answerer.leases.fresh
+    runtime.chat.read_early = getattr(intent_service, "prefetch", runtime.chat.read_early)
     runtime.answerer.start()
     await start_cluster_tasks(runtime)
     return runtime

@@ -103,6 +103,8 @@ class ChatService:
         # when it was stored leased to that worker (`new_lease`: the lease columns of a message about to be stored)
         self.answer_later: Callable[[str, int, Claim | None], asyncio.Future | None] = lambda *_: None
         self.new_lease: Callable[[], dict[str, Any] | None] = lambda: None
+        # starts the intent reading of a message the bot will answer, so it overlaps the store's commit
+        self.read_early: Callable[[str], None] = lambda _text: None
 
     # ---- shopper message ----
     async def accept_message(self, chat: ChatSession, text: str,
@@ -122,6 +124,8 @@ class ChatService:
         mood = None if chat.state == SessionState.BOT else self._frustration.read_mood(text).model_dump()
         answer_state = AnswerState.PENDING if chat.state == SessionState.BOT else AnswerState.WITH_PERSON
         lease = self.new_lease() if answer_state == AnswerState.PENDING else None  # claimed as it is stored
+        if answer_state == AnswerState.PENDING:
+            self.read_early(text)
         stored = await self.store.append(chat.id, Author.SHOPPER, text, client_msg_id=client_msg_id,
                                          payload={"mood": mood} if mood else None,
                                          session_values=mood_values(chat, mood) or None,

@@ -1,13 +1,19 @@
-"""Async facade over the classifier: messages arriving within a few milliseconds are classified together,
-in a worker thread, so the event loop never runs the model."""
+"""Async facade over the classifier: the model runs in a worker thread, never on the event loop.
+
+Messages that queue up while the model is busy are read together in the next batch (no fixed wait: a
+lone message is read at once; `window_ms` > 0 adds a wait for more). A message can be read early
+(`prefetch`, as it arrives, while the store commits it); the turn's `classify` then takes that reading.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
+from assistant import metrics
 from assistant.intent.classifier import IntentClassifier
 from assistant.intent.reading import IntentReading
 
@@ -28,6 +34,10 @@ class IntentService:
         self._queue: asyncio.Queue[_Pending] | None = None
         self._worker: asyncio.Task | None = None
         self.batches_run = 0
+        # readings started by `prefetch`, by text, oldest first (bounded: a prefetched message may never be
+        # answered by this process, e.g. a person took the session)
+        self._early: OrderedDict[str, asyncio.Future] = OrderedDict()
+        self._early_max = 256
 
     @classmethod
     def from_settings(cls, settings, classifier: IntentClassifier | None = None) -> IntentService:
@@ -60,13 +70,29 @@ class IntentService:
     def replace_classifier(self, classifier: IntentClassifier) -> None:
         """Swap in a newly trained model; batches already running finish on the old one."""
         self.classifier = classifier
+        self._early.clear()  # early readings came from the old model
+
+    def prefetch(self, text: str) -> None:
+        """Start reading `text` now; the next `classify(text)` takes this reading instead of queueing again."""
+        if self._queue is None or text in self._early:
+            return
+        future = self._enqueue(text)
+        future.add_done_callback(_consume_error)  # an unused early reading must not log "never retrieved"
+        self._early[text] = future
+        while len(self._early) > self._early_max:
+            self._early.popitem(last=False)
 
     async def classify(self, text: str) -> IntentReading:
         if self._worker is None:
             await self.start()
+        early = self._early.pop(text, None)
+        metrics.INTENT_READINGS.labels("early" if early is not None else "at_turn").inc()
+        return await (early if early is not None else self._enqueue(text))
+
+    def _enqueue(self, text: str) -> asyncio.Future:
         future = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Pending(text, future))
-        return await future
+        self._queue.put_nowait(_Pending(text, future))  # unbounded queue: never blocks
+        return future
 
     async def _run(self) -> None:
         while True:
@@ -84,8 +110,11 @@ class IntentService:
                     pending.future.set_result(reading)
 
     async def _collect_batch(self) -> list[_Pending]:
-        """The first waiting message, plus any that arrive within the window (up to max_batch)."""
+        """The first waiting message, every one already queued, and any arriving within the window (up to
+        max_batch)."""
         batch = [await self._queue.get()]
+        while len(batch) < self.max_batch and not self._queue.empty():
+            batch.append(self._queue.get_nowait())
         deadline = time.monotonic() + self.window_s
         while len(batch) < self.max_batch:
             remaining = deadline - time.monotonic()
@@ -96,3 +125,8 @@ class IntentService:
             except TimeoutError:
                 break
         return batch
+
+
+def _consume_error(future: asyncio.Future) -> None:
+    if not future.cancelled():
+        future.exception()
