@@ -22,6 +22,12 @@ class OrderActionSpec:
 
 
 PROCESSING = frozenset({OrderStatus.PROCESSING.value})
+# what a shopper can still do about an order past cancelling, by its status ({return_hint} of a too_late)
+RETURN_HINT = {
+    OrderStatus.SHIPPED.value: "Once it arrives you can return it within our return window.",
+    OrderStatus.DELIVERED.value: "You can return it within our return window instead: just say \"return it\".",
+}
+ALREADY = "Order #{order_id} is already cancelled."
 SENT = frozenset({OrderStatus.SHIPPED.value, OrderStatus.DELIVERED.value})
 OPEN = frozenset({OrderStatus.PROCESSING.value, OrderStatus.SHIPPED.value})
 
@@ -31,8 +37,7 @@ ACTIONS: dict[str, OrderActionSpec] = {a.name: a for a in (
         ask="Shall I cancel {order}? Please answer yes or no.",
         done="Done: order #{order_id} is cancelled. The refund goes back to your original payment method.",
         kept="All right, order #{order_id} stays as it is.",
-        too_late="Order #{order_id} {status_sentence}, so it can no longer be cancelled. Once it arrives "
-                 "you can return it within our return window."),
+        too_late="Order #{order_id} {status_sentence}, so it can no longer be cancelled. {return_hint}"),
     OrderActionSpec(
         "change_address", PROCESSING, PROCESSING,
         ask="Shall I change the shipping address of {order} to \"{address}\"? Please answer yes or no.",
@@ -66,6 +71,12 @@ ACTIONS: dict[str, OrderActionSpec] = {a.name: a for a in (
         too_late="Order #{order_id} {status_sentence}, so there is nothing to return yet. If it has not "
                  "shipped you can cancel it instead."),
 )}
+
+def confirmation_question(pending: dict) -> str:
+    """The question a pending action asked, again (its order named by number only)."""
+    spec = ACTIONS[pending["action"]]
+    return spec.ask.format(order=f"order #{pending['order_id']}", **pending.get("args", {}))
+
 
 # what the shopper says to pick a route's action
 _ADDRESS = re.compile(r"\b(?:to|is now|new address(?: is)?:?)\s+(.{6,200})$", re.I)

@@ -6,7 +6,7 @@ commit, so any worker and a restarted server continue the same conversation.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -25,6 +25,8 @@ class DialogueContext(BaseModel):
     item_id: int | None = Field(default=None, description="the item last talked about (\"the second one\")")
     query: str | None = Field(default=None, description="the product search the items came from")
     topic: str | None = Field(default=None, description="the intent of the last answered request")
+    focus: Literal["order", "items"] | None = Field(
+        default=None, description="what the last reply showed: an order or item cards (\"how much is it?\")")
 
     @classmethod
     def of(cls, stored: dict[str, Any] | None) -> DialogueContext:

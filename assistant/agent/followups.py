@@ -25,7 +25,7 @@ _COLOUR = re.compile(r"\b(" + "|".join(COLOURS) + r")\b", re.I)
 class FollowUp:
     name: str
     pattern: re.Pattern[str]
-    needs: Literal["order", "items", "orders_offered", "customer"]
+    needs: Literal["order", "order_shown_last", "items", "orders_offered", "customer"]
     route: str
 
 
@@ -51,6 +51,10 @@ FOLLOW_UPS: tuple[FollowUp, ...] = (
                              r"is there (?:one\s+)?|got (?:it|one)\s+)?in\s+(?:" + "|".join(COLOURS) + r")\b"),
              "items", "refine_products"),
     FollowUp("pick_item", _ORDINAL, "items", "item_detail"),
+    # "how much is it?" right after an order was shown is about the order (its card carries the total)
+    FollowUp("order_cost", _p(rf"\bhow much (?:is|was|did|does) {_IT}\b|\bwhat (?:does|did) {_IT} cost\b"
+                              r"|\bwhat(?:'s| is| was) the total\b"),
+             "order_shown_last", "track_order"),
     FollowUp("how_much", _p(rf"\bhow much (?:is|are|does|do|for) {_IT}\b|\bwhat does {_IT} cost\b"
                             rf"|\b(?:is|are) {_IT} (?:in stock|available)\b|\btell me more\b|\bmore about {_IT}\b"),
              "items", "item_detail"),
@@ -81,6 +85,7 @@ def colour_in(text: str) -> str | None:
 def _has(ctx: DialogueContext, needs: str, signed_in: bool) -> bool:
     return {
         "order": ctx.order_id is not None,
+        "order_shown_last": ctx.order_id is not None and ctx.focus == "order",
         "items": bool(ctx.items),
         "orders_offered": bool(ctx.offered_orders),
         "customer": signed_in,

@@ -19,6 +19,7 @@ from typing import Any
 from langgraph.graph import END, StateGraph
 
 from assistant.agent import replies
+from assistant.agent.actions import confirmation_question
 from assistant.agent.answer_selection import choose_entry
 from assistant.agent.dialogue import DialogueContext
 from assistant.agent.followups import ordinal_in, resolve_followup
@@ -126,7 +127,7 @@ class DialogueNodes(OrderDialogue, ProductDialogue):
         if answer is None:
             if self._moved_on(state):
                 return await self._reroute(state)
-            return {"reply": replies.CONFIRM_AGAIN.format(order_id=pending.get("order_id")),
+            return {"reply": replies.CONFIRM_AGAIN + " " + confirmation_question(pending),
                     "next_pending": pending, "options": replies.YES_NO}
         return await self.confirm_or_refuse(state, pending, answer)
 

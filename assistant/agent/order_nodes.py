@@ -10,8 +10,10 @@ from typing import Any
 from assistant.agent import replies
 from assistant.agent.actions import (
     ACTIONS,
+    ALREADY,
     OPEN,
     PROCESSING,
+    RETURN_HINT,
     SENT,
     OrderActionSpec,
     address_in,
@@ -24,6 +26,7 @@ from assistant.agent.dialogue import DialogueContext
 from assistant.agent.followups import pick_by_ordinal
 from assistant.agent.order_tools import OrderSummary, order_number_in
 from assistant.agent.state import DialogueState
+from assistant.store.models import OrderStatus
 
 DELIVERY_DAYS = {"processing": 5, "shipped": 3}  # the demo shop's promise, counted from the last step
 
@@ -59,7 +62,7 @@ def expected_date(order: OrderSummary) -> str | None:
 def with_order(order: OrderSummary, state: DialogueState, **out: Any) -> DialogueState:
     """A reply about `order`: its card, and the order becomes the conversation's focus."""
     ctx = context_of(state)
-    ctx.order_id, ctx.offered_orders = order.order_id, []
+    ctx.order_id, ctx.offered_orders, ctx.focus = order.order_id, [], "order"
     return {"order": order.card(), "dialogue": ctx.stored(), **out}
 
 
@@ -231,7 +234,11 @@ class OrderDialogue:
 
     def _too_late(self, state: DialogueState, spec: OrderActionSpec, order: OrderSummary) -> DialogueState:
         sentence = replies.STATUS_SENTENCE.get(order.status, f"is {order.status}")
-        out = with_order(order, state, reply=spec.too_late.format(order_id=order.order_id, status_sentence=sentence))
+        if order.status == OrderStatus.CANCELLED:
+            return with_order(order, state, reply=ALREADY.format(order_id=order.order_id))
+        text = spec.too_late.format(order_id=order.order_id, status_sentence=sentence,
+                                    return_hint=RETURN_HINT.get(order.status, "")).strip()
+        out = with_order(order, state, reply=text)
         if spec.handoff_when_too_late:
             out.update(handoff=True, handoff_reason=f"{spec.name}_too_late: order #{order.order_id} {order.status}")
         return out

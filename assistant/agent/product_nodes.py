@@ -18,6 +18,7 @@ from assistant.agent.state import DialogueState
 from assistant.privacy.consent import profile_inputs
 
 SEARCH_POOL = 3  # search k x this, so out-of-stock and recently bought items can be dropped
+COLOUR_POOL = 4  # and this many times more when only items of one colour are kept
 
 
 def context_of(state: DialogueState) -> DialogueContext:
@@ -27,6 +28,12 @@ def context_of(state: DialogueState) -> DialogueContext:
 def card(item: ItemInfo, score: float, reason: str) -> dict[str, Any]:
     return {"item_id": item.item_id, "title": item.title, "price": item.price, "score": round(score, 4),
             "reason": reason, "stock": item.stock, "available": item.stock > 0}
+
+
+def in_colour(title: str, colour: str) -> bool:
+    """The item's title names the colour (grey and gray alike)."""
+    names = ("grey", "gray") if colour in ("grey", "gray") else (colour,)
+    return any(re.search(rf"\b{name}\b", title, re.I) for name in names)
 
 
 def in_stock_first(cards: list[dict[str, Any]], k: int) -> list[dict[str, Any]]:
@@ -49,19 +56,22 @@ class ProductDialogue:
         return await self.t.ab_tests.assignment(shopper_key)
 
     async def _search(self, state: DialogueState, query: str, max_price: float | None,
-                      min_price: float | None, reason: str) -> list[dict[str, Any]]:
+                      min_price: float | None, reason: str, colour: str | None = None) -> list[dict[str, Any]]:
+        """Cards for a product search; with `colour`, only items whose title names that colour."""
         k = self.t.settings.product_top_k
-        hits = await asyncio.to_thread(self.t.products.search, query, k * SEARCH_POOL, max_price, min_price)
+        pool = k * SEARCH_POOL * (COLOUR_POOL if colour else 1)
+        hits = await asyncio.to_thread(self.t.products.search, query, pool, max_price, min_price)
         info = await self.t.catalog.items([h.item_id for h in hits])  # the store's stock, not the index's
         skip = await self._excluded(state)
-        cards = [card(info[h.item_id], h.score, reason) for h in hits if h.item_id in info and h.item_id not in skip]
+        cards = [card(info[h.item_id], h.score, reason) for h in hits if h.item_id in info and h.item_id not in skip
+                 and (colour is None or in_colour(info[h.item_id].title, colour))]
         return in_stock_first(cards, k)
 
     def _shown(self, state: DialogueState, cards: list[dict[str, Any]], query: str | None) -> dict[str, Any]:
         ctx = context_of(state)
         ctx.items = [ShownItem(item_id=c["item_id"], title=c["title"], price=c["price"], stock=c.get("stock"))
                      for c in cards]
-        ctx.item_id, ctx.query = None, query
+        ctx.item_id, ctx.query, ctx.focus = None, query, "items"
         return ctx.stored()
 
     async def products(self, state: DialogueState) -> DialogueState:
@@ -107,7 +117,7 @@ class ProductDialogue:
         if info is None:
             return {"reply": replies.NO_PRODUCTS}
         availability = replies.IN_STOCK.format(stock=info.stock) if info.stock > 0 else replies.OUT_OF_STOCK
-        ctx.item_id = info.item_id
+        ctx.item_id, ctx.focus = info.item_id, "items"
         return {"reply": replies.ITEM_DETAIL.format(title=info.title, price=info.price, availability=availability),
                 "items": [card(info, 1.0, "the one you asked about")], "dialogue": ctx.stored()}
 
@@ -116,7 +126,8 @@ class ProductDialogue:
         ctx = context_of(state)
         base = ctx.query or (ctx.focus_item() or ctx.items[0]).title
         query, max_price, limit = base, None, ""
-        colour = colour_in(state["text"])
+        # a colour asked now, or kept from the search narrowed before ("black pens", then "a cheaper one")
+        colour = colour_in(state["text"]) or (colour_in(ctx.query) if ctx.query else None)
         if colour:
             query = f"{colour} {_without_colours(base)}".strip()
         if re.search(r"cheaper|less expensive|lower price|budget", state["text"], re.I):
@@ -124,11 +135,11 @@ class ProductDialogue:
             ceiling = focus.price if focus else min(i.price for i in ctx.items)
             max_price = round(ceiling - 0.01, 2)
             limit = f" under ${ceiling:.2f}"
-        shown = {i.item_id for i in ctx.items} if max_price is None else set()
-        cards = [c for c in await self._search(state, query, max_price, None, f"matches \"{query}\"")
-                 if c["item_id"] not in shown] or []
+        cards = await self._search(state, query, max_price, None, f"matches \"{query}\"", colour)
         if not cards:
-            return {"reply": replies.NO_CHEAPER.format(query=query) if max_price else replies.NO_PRODUCTS}
+            if max_price:
+                return {"reply": replies.NO_CHEAPER.format(query=query)}
+            return {"reply": replies.NO_COLOUR.format(query=_without_colours(base) or base, colour=colour)}
         return {"reply": replies.REFINED.format(query=query, limit=limit), "items": cards,
                 "dialogue": self._shown(state, cards, query)}
 

@@ -19,13 +19,7 @@ STATUS_SENTENCE = {
 SIGN_IN = "To look at your orders I need to know who you are: please sign in, then ask me again."
 NO_ORDERS = "I can't find any orders on your account yet."
 UNKNOWN_ORDER = "I can't find order #{order_id} on your account. Your recent orders: {orders}."
-CANCEL_CONFIRM = "Shall I cancel {order}? Please answer yes or no."
-CANCELLED = "Done: order #{order_id} is cancelled. The refund goes back to your original payment method."
-CANCEL_TOO_LATE = ("Order #{order_id} {status_sentence}, so it can no longer be cancelled. Once it arrives "
-                   "you can return it within our return window.")
-CANCEL_KEPT = "All right, order #{order_id} stays as it is."
-CANCEL_RACE = "I couldn't cancel order #{order_id}: its status just changed to {status}."
-CONFIRM_AGAIN = "Sorry, I didn't catch that: shall I cancel order #{order_id}? Please answer yes or no."
+CONFIRM_AGAIN = "Sorry, I didn't catch that."
 NO_PRODUCTS = "I couldn't find a product matching that. Could you describe it differently?"
 PRODUCTS_FOUND = "Here is what I found for \"{query}\":"
 RECOMMENDED = "You might like these:"
@@ -73,6 +67,7 @@ ITEM_DETAIL = "{title}: ${price:.2f}, {availability}."
 IN_STOCK = "in stock ({stock} available)"
 OUT_OF_STOCK = "currently out of stock"
 REFINED = "Here is what I found for \"{query}\"{limit}:"
+NO_COLOUR = "I couldn't find \"{query}\" in {colour}. Could you describe it differently?"
 NO_CHEAPER = "I couldn't find a cheaper \"{query}\" in stock."
 ETA = {
     "processing": "It should ship within 2 working days and arrive by {eta}.",

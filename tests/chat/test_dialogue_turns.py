@@ -7,6 +7,7 @@ orders always got the latest, and address, return and item requests got FAQ text
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -115,6 +116,60 @@ async def test_products_followups_pick_price_and_narrow_the_last_search(sqlite_s
     assert cheaper["items"] or "couldn't find a cheaper" in cheaper["text"]
     _, blue = await chat.say("in blue")
     assert blue["reading"]["route"] == "refine_products" and "blue" in blue["text"]
+    await chat.close()
+
+
+def _in_colour(title: str, colour: str) -> bool:
+    return re.search(rf"\b{colour}\b", title, re.I) is not None
+
+
+async def test_a_colour_narrows_the_last_search_to_items_of_that_colour(sqlite_server):
+    """ "in blue" lists items in blue (or says there are none) and a colour stays through "a cheaper one".
+
+    Failed before the fix: "in blue" after staplers showed a black/red stapler, and "a cheaper one" after
+    "black pens" showed assorted-colour pens (the colour was only a word in the search query)."""
+    chat = await open_chat(sqlite_server)
+    await chat.say("do you have staplers?")
+    _, blue = await chat.say("in blue")
+    assert blue["reading"]["route"] == "refine_products" and "blue" in blue["text"].lower()
+    assert all(_in_colour(c["title"], "blue") for c in blue["items"]), blue["items"]
+    await chat.say("show me pens")
+    _, black = await chat.say("in black")
+    assert black["items"] and all(_in_colour(c["title"], "black") for c in black["items"]), black["items"]
+    _, cheaper = await chat.say("a cheaper one")
+    assert cheaper["reading"]["route"] == "refine_products"
+    assert all(_in_colour(c["title"], "black") for c in cheaper["items"]), cheaper["items"]
+    await chat.close()
+
+
+async def test_how_much_is_it_about_the_order_in_focus_gives_its_total(sqlite_server, db):
+    """Failed before the fix: with an order in focus and no item shown, "how much is it?" was a new
+    question (answered from the FAQ about minimum orders)."""
+    customer, orders = customer_where(db, lambda os: bool(os) and os[0].status == "processing"
+                                      and len(open_orders(os)) == 1, "one processing order")
+    order = orders[0]
+    total = sum(ln.unit_price * ln.quantity for ln in order.lines)
+    chat = await open_chat(sqlite_server, customer)
+    await chat.say("where is my order?")
+    _, cost = await chat.say("how much was it?")
+    assert cost["reading"]["followup"] == "order_cost", cost
+    assert cost["order"]["order_id"] == order.id and f"${total:.2f}" in cost["text"]
+    await chat.close()
+
+
+async def test_cancelling_a_delivered_or_cancelled_order_says_what_can_be_done(sqlite_server, db):
+    """Failed before the fix: a delivered order was told "once it arrives you can return it", and a
+    cancelled one "was cancelled, so it can no longer be cancelled"."""
+    customer, orders = customer_where(db, lambda os: bool(os) and os[0].status == "delivered", "a delivered order")
+    chat = await open_chat(sqlite_server, customer)
+    _, reply = await chat.say(f"please cancel order #{orders[0].id}")
+    assert "return" in reply["text"] and "once it arrives" not in reply["text"].lower(), reply["text"]
+    await chat.close()
+    customer, orders = customer_where(db, lambda os: any(o.status == "cancelled" for o in os), "a cancelled order")
+    cancelled = next(o for o in orders if o.status == "cancelled")
+    chat = await open_chat(sqlite_server, customer)
+    _, reply = await chat.say(f"please cancel order #{cancelled.id}")
+    assert "already cancelled" in reply["text"], reply["text"]
     await chat.close()
 
 

@@ -61,3 +61,22 @@ def test_yes_or_no(text, answer):
 ])
 def test_order_number_in(text, number):
     assert order_number_in(text) == number
+
+
+@pytest.mark.parametrize(("action", "args", "asked"), [
+    ("start_return", {"kind": "return", "reason": "x"}, "open a return request for order #7"),
+    ("change_address", {"address": "5 Elm St"}, "change the shipping address of order #7 to \"5 Elm St\""),
+    ("remove_item", {"line_id": 1, "title": "Blue pen"}, "remove \"Blue pen\" from order #7"),
+    ("cancel_order", {}, "cancel order #7"),
+])
+async def test_an_unclear_answer_to_a_confirmation_repeats_that_question(action, args, asked):
+    """Failed before the fix: whatever the pending action, the bot asked again "shall I cancel order #7?"
+    (an unclear answer to a return or address question offered to cancel the order instead)."""
+    from assistant.agent.graph import DialogueNodes
+
+    state = {"text": "hmm, what?", "reading": {"intent": "change_order", "confidence": 0.4, "fallback": True},
+             "pending": {"action": action, "order_id": 7, "args": args, "key": "k"}, "customer_id": "A1"}
+    out = await DialogueNodes(None).confirm(state)
+    assert asked in out["reply"] and out["next_pending"] == state["pending"] and out["options"]
+    if action != "cancel_order":
+        assert "cancel" not in out["reply"].lower()

@@ -60,3 +60,13 @@ def test_a_new_quantity_is_read_from_the_request(text, quantity):
     from assistant.agent.actions import quantity_in
 
     assert quantity_in(text) == quantity
+
+
+def test_how_much_is_it_with_an_order_in_focus_asks_about_that_order():
+    """Failed before the fix: with an order in focus (and no item shown), "how much is it?" was a new request."""
+    order_last = DialogueContext(order_id=12, focus="order")
+    row = resolve_followup("how much was it?", order_last, True)
+    assert row is not None and (row.name, row.route) == ("order_cost", "track_order")
+    both = DialogueContext(order_id=12, items=WITH_ITEMS.items, focus="items")  # the items were shown last
+    assert resolve_followup("how much is it?", both, True).route == "item_detail"
+    assert resolve_followup("how much is it?", both.model_copy(update={"focus": "order"}), True).route == "track_order"
