@@ -1,4 +1,5 @@
-"""Dialogue across turns and confirmed order actions, through a real websocket against the running app.
+"""Dialogue across turns and confirmed order actions, through a real websocket against the running app,
+on SQLite and on PostgreSQL (the context, the actions and the return requests live in the store).
 
 Before this change every turn was answered on its own: "when will it arrive?" after an order answer,
 "the second one" after a product list and "cancel it" were new requests, a shopper with several open
@@ -18,12 +19,12 @@ from assistant.store.database import async_session_factory, make_async_engine, m
 from assistant.store.models import ChatSession, Customer, Item, Order, OrderAction, OrderLine, ReturnRequest, utcnow
 from tests.chat.client import ChatClient, start_session
 
-_used: set[str] = set()
+_used: dict[str, set[str]] = {}  # per store: the SQLite and the PostgreSQL shop have the same customers
 
 
 @pytest.fixture(scope="module")
-def db(sqlite_server):
-    engine = make_engine(sqlite_server.settings.resolved_database_url)
+def db(live_server):
+    engine = make_engine(live_server.settings.resolved_database_url)
     with session_factory(engine)() as s:
         yield s
     engine.dispose()
@@ -31,13 +32,14 @@ def db(sqlite_server):
 
 def customer_where(db, test, label: str) -> tuple[str, list[Order]]:
     """A demo customer (not used by another test here) whose orders, newest first, pass `test`."""
+    used = _used.setdefault(str(db.get_bind().url), set())
     for customer in db.scalars(select(Customer.id).order_by(Customer.id)):
-        if customer in _used:
+        if customer in used:
             continue
         orders = list(db.scalars(select(Order).where(Order.customer_id == customer)
                                  .order_by(Order.created_at.desc(), Order.id.desc()).limit(5)))
         if test(orders):
-            _used.add(customer)
+            used.add(customer)
             return customer, orders
     pytest.skip(f"no demo customer with {label}")
 
@@ -54,10 +56,10 @@ def several_sent(orders: list[Order]) -> bool:
     return len(orders) >= 2 and not open_orders(orders)
 
 
-async def test_several_orders_are_offered_as_quick_replies_and_followups_use_the_choice(sqlite_server, db):
+async def test_several_orders_are_offered_as_quick_replies_and_followups_use_the_choice(live_server, db):
     customer, orders = customer_where(db, several_sent, "several orders, none open")
     second = orders[1]
-    chat = await open_chat(sqlite_server, customer)
+    chat = await open_chat(live_server, customer)
     _, asked = await chat.say("where is my order?")
     values = [o["value"] for o in asked["options"]]
     assert len(values) >= 2 and f"order #{second.id}" in values, asked
@@ -75,20 +77,20 @@ async def test_several_orders_are_offered_as_quick_replies_and_followups_use_the
     await chat.close()
 
 
-async def test_an_order_number_in_the_text_picks_the_order_without_asking(sqlite_server, db):
+async def test_an_order_number_in_the_text_picks_the_order_without_asking(live_server, db):
     customer, orders = customer_where(db, several_sent, "several orders, none open")
     target = orders[-1]
-    chat = await open_chat(sqlite_server, customer)
+    chat = await open_chat(live_server, customer)
     _, reply = await chat.say(f"where is order #{target.id}?")
     assert not reply["options"] and reply["order"]["order_id"] == target.id
     await chat.close()
 
 
-async def test_cancel_it_cancels_the_order_in_focus_after_a_yes(sqlite_server, db):
+async def test_cancel_it_cancels_the_order_in_focus_after_a_yes(live_server, db):
     customer, orders = customer_where(db, lambda os: bool(os) and os[0].status == "processing"
                                       and len(open_orders(os)) == 1, "one processing order")
     order = orders[0]
-    chat = await open_chat(sqlite_server, customer)
+    chat = await open_chat(live_server, customer)
     await chat.say("where is my order?")
     _, question = await chat.say("cancel it")
     assert f"#{order.id}" in question["text"] and {o["value"] for o in question["options"]} == {"yes", "no"}
@@ -101,8 +103,8 @@ async def test_cancel_it_cancels_the_order_in_focus_after_a_yes(sqlite_server, d
     await chat.close()
 
 
-async def test_products_followups_pick_price_and_narrow_the_last_search(sqlite_server):
-    chat = await open_chat(sqlite_server)
+async def test_products_followups_pick_price_and_narrow_the_last_search(live_server):
+    chat = await open_chat(live_server)
     _, found = await chat.say("do you have staplers?")
     assert len(found["items"]) >= 2, found
     second = found["items"][1]
@@ -123,12 +125,12 @@ def _in_colour(title: str, colour: str) -> bool:
     return re.search(rf"\b{colour}\b", title, re.I) is not None
 
 
-async def test_a_colour_narrows_the_last_search_to_items_of_that_colour(sqlite_server):
+async def test_a_colour_narrows_the_last_search_to_items_of_that_colour(live_server):
     """ "in blue" lists items in blue (or says there are none) and a colour stays through "a cheaper one".
 
     Failed before the fix: "in blue" after staplers showed a black/red stapler, and "a cheaper one" after
     "black pens" showed assorted-colour pens (the colour was only a word in the search query)."""
-    chat = await open_chat(sqlite_server)
+    chat = await open_chat(live_server)
     await chat.say("do you have staplers?")
     _, blue = await chat.say("in blue")
     assert blue["reading"]["route"] == "refine_products" and "blue" in blue["text"].lower()
@@ -142,14 +144,14 @@ async def test_a_colour_narrows_the_last_search_to_items_of_that_colour(sqlite_s
     await chat.close()
 
 
-async def test_how_much_is_it_about_the_order_in_focus_gives_its_total(sqlite_server, db):
+async def test_how_much_is_it_about_the_order_in_focus_gives_its_total(live_server, db):
     """Failed before the fix: with an order in focus and no item shown, "how much is it?" was a new
     question (answered from the FAQ about minimum orders)."""
     customer, orders = customer_where(db, lambda os: bool(os) and os[0].status == "processing"
                                       and len(open_orders(os)) == 1, "one processing order")
     order = orders[0]
     total = sum(ln.unit_price * ln.quantity for ln in order.lines)
-    chat = await open_chat(sqlite_server, customer)
+    chat = await open_chat(live_server, customer)
     await chat.say("where is my order?")
     _, cost = await chat.say("how much was it?")
     assert cost["reading"]["followup"] == "order_cost", cost
@@ -157,24 +159,24 @@ async def test_how_much_is_it_about_the_order_in_focus_gives_its_total(sqlite_se
     await chat.close()
 
 
-async def test_cancelling_a_delivered_or_cancelled_order_says_what_can_be_done(sqlite_server, db):
+async def test_cancelling_a_delivered_or_cancelled_order_says_what_can_be_done(live_server, db):
     """Failed before the fix: a delivered order was told "once it arrives you can return it", and a
     cancelled one "was cancelled, so it can no longer be cancelled"."""
     customer, orders = customer_where(db, lambda os: bool(os) and os[0].status == "delivered", "a delivered order")
-    chat = await open_chat(sqlite_server, customer)
+    chat = await open_chat(live_server, customer)
     _, reply = await chat.say(f"please cancel order #{orders[0].id}")
     assert "return" in reply["text"] and "once it arrives" not in reply["text"].lower(), reply["text"]
     await chat.close()
     customer, orders = customer_where(db, lambda os: any(o.status == "cancelled" for o in os), "a cancelled order")
     cancelled = next(o for o in orders if o.status == "cancelled")
-    chat = await open_chat(sqlite_server, customer)
+    chat = await open_chat(live_server, customer)
     _, reply = await chat.say(f"please cancel order #{cancelled.id}")
     assert "already cancelled" in reply["text"], reply["text"]
     await chat.close()
 
 
-async def test_search_lists_available_items_first_and_marks_the_others(sqlite_server):
-    chat = await open_chat(sqlite_server)
+async def test_search_lists_available_items_first_and_marks_the_others(live_server):
+    chat = await open_chat(live_server)
     _, found = await chat.say("do you have a stapler?")
     flags = [c["available"] for c in found["items"]]
     assert flags == sorted(flags, reverse=True), found["items"]  # no in-stock card after an out-of-stock one
@@ -182,11 +184,11 @@ async def test_search_lists_available_items_first_and_marks_the_others(sqlite_se
     await chat.close()
 
 
-async def test_new_address_is_asked_confirmed_written_and_recorded(sqlite_server, db):
+async def test_new_address_is_asked_confirmed_written_and_recorded(live_server, db):
     customer, orders = customer_where(db, lambda os: len([o for o in os if o.status == "processing"]) == 1,
                                       "one processing order")
     order = next(o for o in orders if o.status == "processing")
-    chat = await open_chat(sqlite_server, customer)
+    chat = await open_chat(live_server, customer)
     _, asked = await chat.say("I need to change my shipping address")
     assert f"#{order.id}" in asked["text"] and "address" in asked["text"]
     _, question = await chat.say("12 Elm Street, Springfield 4021")
@@ -201,10 +203,10 @@ async def test_new_address_is_asked_confirmed_written_and_recorded(sqlite_server
     await chat.close()
 
 
-async def test_a_return_gets_its_own_number_which_track_refund_reads(sqlite_server, db):
+async def test_a_return_gets_its_own_number_which_track_refund_reads(live_server, db):
     customer, orders = customer_where(db, lambda os: bool(os) and os[0].status == "delivered", "a delivered order")
     order = orders[0]
-    chat = await open_chat(sqlite_server, customer)
+    chat = await open_chat(live_server, customer)
     _, question = await chat.say(f"I want to return order #{order.id}")
     assert "return request" in question["text"], question
     _, done = await chat.say("yes")
@@ -215,14 +217,14 @@ async def test_a_return_gets_its_own_number_which_track_refund_reads(sqlite_serv
     await chat.close()
 
 
-async def test_removing_an_item_before_shipment_and_changing_a_shipped_order_hands_over(sqlite_server, db):
+async def test_removing_an_item_before_shipment_and_changing_a_shipped_order_hands_over(live_server, db):
     def two_line_processing(os):
         return bool(os) and os[0].status == "processing" and len(os[0].lines) >= 2
     customer, orders = customer_where(db, two_line_processing, "a processing order with two items")
     order = orders[0]
     line_id, item_id = order.lines[0].id, order.lines[0].item_id
     title = db.get(Item, item_id).title
-    chat = await open_chat(sqlite_server, customer)
+    chat = await open_chat(live_server, customer)
     _, question = await chat.say(f"remove {title[:40]} from order #{order.id}")
     assert "remove" in question["text"].lower() and question["options"], question
     _, done = await chat.say("yes")
@@ -231,7 +233,7 @@ async def test_removing_an_item_before_shipment_and_changing_a_shipped_order_han
     await chat.close()
 
     customer, orders = customer_where(db, lambda os: bool(os) and os[0].status == "shipped", "a shipped order")
-    chat = await open_chat(sqlite_server, customer)
+    chat = await open_chat(live_server, customer)
     _, reply = await chat.say(f"remove the first item from order #{orders[0].id}")
     assert reply["handoff"] is True
     assert (await chat.recv_type("status"))["state"] == "waiting"  # the handoff is stored by now
@@ -240,18 +242,18 @@ async def test_removing_an_item_before_shipment_and_changing_a_shipped_order_han
     await chat.close()
 
 
-async def test_a_payment_problem_hands_over_with_the_order_attached(sqlite_server, db):
+async def test_a_payment_problem_hands_over_with_the_order_attached(live_server, db):
     customer, orders = customer_where(db, bool, "an order")
-    chat = await open_chat(sqlite_server, customer)
+    chat = await open_chat(live_server, customer)
     _, reply = await chat.say(f"my payment for order #{orders[0].id} failed but I was charged")
     assert reply["handoff"] is True and reply["order"]["order_id"] == orders[0].id, reply
     await chat.close()
 
 
-async def test_the_same_confirmation_applied_twice_writes_once(sqlite_server, db):
+async def test_the_same_confirmation_applied_twice_writes_once(live_server, db):
     """A retried "yes" (a second worker re-running the turn) finds the first write by its key."""
     customer, orders = customer_where(db, lambda os: bool(os) and os[0].status == "processing", "a processing order")
-    engine = make_async_engine(sqlite_server.settings.resolved_database_url)
+    engine = make_async_engine(live_server.settings.resolved_database_url)
     tools = OrderTools(async_session_factory(engine))
     args = {"address": "1 Same Road 99"}
     first = await tools.apply("change_address", customer, orders[0].id, args, "key-twice", "s")
@@ -261,18 +263,18 @@ async def test_the_same_confirmation_applied_twice_writes_once(sqlite_server, db
     assert db.scalar(select(func.count()).select_from(OrderAction).where(OrderAction.key == "key-twice")) == 1
 
 
-async def test_another_worker_continues_the_dialogue_from_the_store(sqlite_server, db):
+async def test_another_worker_continues_the_dialogue_from_the_store(live_server, db):
     """The context lives in chat_sessions.dialogue, not in a worker: a second server on the same store
     resolves "cancel it" against the order the first one talked about."""
     from tests.conftest import LiveServer
 
     customer, orders = customer_where(db, lambda os: bool(os) and os[0].status == "processing"
                                       and len(open_orders(os)) == 1, "one processing order")
-    session = await start_session(sqlite_server.url, customer)
-    first = await ChatClient.open(sqlite_server.ws_url, session)
+    session = await start_session(live_server.url, customer)
+    first = await ChatClient.open(live_server.ws_url, session)
     await first.say("where is my order?")
     await first.close()
-    other = LiveServer(sqlite_server.settings).start()
+    other = LiveServer(live_server.settings).start()
     try:
         second = await ChatClient.open(other.ws_url, session)
         _, question = await second.say("cancel it")
@@ -282,12 +284,12 @@ async def test_another_worker_continues_the_dialogue_from_the_store(sqlite_serve
         other.stop()
 
 
-async def test_items_bought_recently_are_not_suggested_or_found_again(sqlite_server, db):
+async def test_items_bought_recently_are_not_suggested_or_found_again(live_server, db):
     customer, orders = customer_where(db, lambda os: bool(os) and os[0].status == "delivered", "a delivered order")
-    since = utcnow() - timedelta(days=sqlite_server.settings.exclude_bought_days)
+    since = utcnow() - timedelta(days=live_server.settings.exclude_bought_days)
     bought = {ln.item_id for o in orders for ln in o.lines if o.status != "cancelled" and o.created_at >= since}
     title = db.get(Item, orders[0].lines[0].item_id).title
-    chat = await open_chat(sqlite_server, customer)
+    chat = await open_chat(live_server, customer)
     _, found = await chat.say(f"do you have {title[:60]}?")
     _, suggested = await chat.say("can you recommend something for my office?")
     assert not bought & {c["item_id"] for c in found["items"] + suggested["items"]}
@@ -295,13 +297,13 @@ async def test_items_bought_recently_are_not_suggested_or_found_again(sqlite_ser
     await chat.close()
 
 
-async def test_the_quantity_of_an_item_changes_before_shipment_after_a_yes(sqlite_server, db):
+async def test_the_quantity_of_an_item_changes_before_shipment_after_a_yes(live_server, db):
     customer, orders = customer_where(db, lambda os: bool(os) and os[0].status == "processing"
                                       and len(open_orders(os)) == 1, "one processing order")
     order = orders[0]
     line_id, item_id = order.lines[0].id, order.lines[0].item_id
     title = db.get(Item, item_id).title
-    chat = await open_chat(sqlite_server, customer)
+    chat = await open_chat(live_server, customer)
     _, question = await chat.say(f"change the quantity of {title[:40]} in order #{order.id} to 3")
     assert "to 3" in question["text"] and question["options"], question
     _, done = await chat.say("yes")
