@@ -155,3 +155,54 @@ async def test_the_console_marks_an_angry_shopper_and_the_admin_accepts_a_sugges
     with httpx.Client(base_url=sqlite_server.url, headers=admin.headers) as http:
         assert http.get(f"/api/admin/faq/{faq_id}").json()["answer"] == "Yes: we engrave a name on any pen for $2."
     await angry.close()
+
+
+async def test_the_console_shows_the_order_card_and_the_admin_page_lists_unhelpful_entries(browser, sqlite_server):
+    """The order card (status timeline) of a handed-over payment problem in the agent console; helpfulness per
+    FAQ entry on the dashboard and an entry marked unhelpful on the admin page (untested in a browser before)."""
+    agent, = add_agents(sqlite_server.settings, 1, name="Ola")
+    admin, = add_agents(sqlite_server.settings, 1, role="admin", name="Ivo")
+    engine = make_engine(sqlite_server.settings.resolved_database_url)
+    with session_factory(engine)() as db:
+        order = db.scalars(select(Order).where(Order.status == "delivered").order_by(Order.id.desc())).first()
+        customer, order_id = order.customer_id, order.id
+    engine.dispose()
+    shopper = await ChatClient.open(sqlite_server.ws_url, await start_session(sqlite_server.url, customer))
+    _, handed = await shopper.say(f"my card payment for order #{order_id} failed but I was charged")
+    assert handed["handoff"] is True and handed["order"]["order_id"] == order_id
+    session_id = shopper.session["session_id"]
+    card = f'#transcript .order-card[data-order-id="{order_id}"]'
+    values = ok(browser([
+        {"do": "goto", "url": f"{sqlite_server.url}/agent/#{session_id}"},
+        {"do": "fill", "selector": "#login-email", "value": agent.email},
+        {"do": "fill", "selector": "#login-password", "value": PASSWORD},
+        {"do": "click", "selector": "#login-form button[type=submit]"},
+        {"do": "wait", "selector": f'.session-item[data-session-id="{session_id}"]', "timeout_ms": WAIT_MS},
+        {"do": "click", "selector": f'.session-item[data-session-id="{session_id}"]'},
+        {"do": "wait", "selector": card, "timeout_ms": WAIT_MS},
+        {"do": "texts", "selector": f"{card} .status", "as": "status"},
+        {"do": "texts", "selector": f"{card} .timeline .step strong", "as": "steps"},
+    ]))
+    assert values["status"][0].startswith(f"Order #{order_id} · delivered")
+    assert values["steps"] == ["processing", "shipped", "delivered"]
+    await shopper.close()
+
+    asker = await ChatClient.open(sqlite_server.ws_url, await start_session(sqlite_server.url))
+    _, answer = await asker.say("what is your return policy?")
+    assert answer["faq_ids"], answer
+    faq_id = answer["faq_ids"][0]
+    await asker.send({"type": "feedback", "seq": answer["seq"], "helpful": False})
+    await asker.recv_type("feedback_ack")
+    await asker.close()
+    admin_values = ok(browser([
+        {"do": "goto", "url": f"{sqlite_server.url}/admin/"},
+        {"do": "fill", "selector": "#login-email", "value": admin.email},
+        {"do": "fill", "selector": "#login-password", "value": PASSWORD},
+        {"do": "click", "selector": "#login-submit"},
+        {"do": "click", "selector": '#tabs [data-tab="dashboard"]'},
+        {"do": "wait_text", "selector": "#chart-helpful-faq", "text": f"FAQ #{faq_id}", "timeout_ms": WAIT_MS},
+        {"do": "click", "selector": '#tabs [data-tab="learning"]'},
+        {"do": "wait", "selector": f'#unhelpful-rows tr[data-faq-id="{faq_id}"]', "timeout_ms": WAIT_MS},
+        {"do": "texts", "selector": f'#unhelpful-rows tr[data-faq-id="{faq_id}"] td', "as": "row"},
+    ]))
+    assert admin_values["row"][0] == str(faq_id) and int(admin_values["row"][2]) >= 1  # the thumbs down counted
