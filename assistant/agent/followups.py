@@ -18,6 +18,10 @@ ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "
 COLOURS = ("black", "blue", "red", "green", "white", "yellow", "pink", "purple", "orange", "grey", "gray",
            "silver", "gold", "brown", "clear")
 _ORDINAL = re.compile(r"\b(?:the\s+)?(" + "|".join(ORDINALS) + r")(?:\s+(?:one|item|order|option))?\b", re.I)
+# a pick from the item cards: "the second one", "the first item", or the ordinal alone ("the last one", "2nd");
+# never "my last order" or "last week"
+_ITEM_ORDINAL = re.compile(r"\b(?:the\s+)?(?:" + "|".join(ORDINALS) + r")\s+(?:one|item|product)s?\b"
+                           r"|^\s*(?:the\s+)?(?:" + "|".join(ORDINALS) + r")[\s.!?]*$", re.I)
 _COLOUR = re.compile(r"\b(" + "|".join(COLOURS) + r")\b", re.I)
 
 
@@ -38,7 +42,8 @@ _IT = r"(?:it|that|this|they|them|one)"
 # first match wins; a row applies only when its context is there
 FOLLOW_UPS: tuple[FollowUp, ...] = (
     FollowUp("pick_offered_order", _ORDINAL, "orders_offered", "choose_order"),
-    FollowUp("other_order", _p(r"\b(?:my\s+)?(?:other|another|previous|older|next)\s+order\b"),
+    FollowUp("other_order", _p(r"(?<!place )(?<!make )(?<!put in )\b(?:my\s+)?(?:other|another|previous|older|next)"
+                               r"\s+order\b"),
              "customer", "choose_order"),
     FollowUp("when_arrive", _p(r"\bwhen\b.*\b(?:arriv\w*|come|get here|deliver\w*|ship\w*)\b"
                                r"|\bwhere is (?:it|that)\b|\bany news\b|\bstatus of (?:it|that)\b"),
@@ -50,13 +55,14 @@ FOLLOW_UPS: tuple[FollowUp, ...] = (
     FollowUp("in_colour", _p(r"^\s*(?:and\s+|what about\s+|how about\s+|any\s+|do you have (?:it|one|them)\s+|"
                              r"is there (?:one\s+)?|got (?:it|one)\s+)?in\s+(?:" + "|".join(COLOURS) + r")\b"),
              "items", "refine_products"),
-    FollowUp("pick_item", _ORDINAL, "items", "item_detail"),
+    FollowUp("pick_item", _ITEM_ORDINAL, "items", "item_detail"),
     # "how much is it?" right after an order was shown is about the order (its card carries the total)
     FollowUp("order_cost", _p(rf"\bhow much (?:is|was|did|does) {_IT}\b|\bwhat (?:does|did) {_IT} cost\b"
                               r"|\bwhat(?:'s| is| was) the total\b"),
              "order_shown_last", "track_order"),
     FollowUp("how_much", _p(rf"\bhow much (?:is|are|does|do|for) {_IT}\b|\bwhat does {_IT} cost\b"
-                            rf"|\b(?:is|are) {_IT} (?:in stock|available)\b|\btell me more\b|\bmore about {_IT}\b"),
+                            rf"|\b(?:is|are) {_IT} (?:in stock|available)\b"
+                            rf"|^\s*(?:please\s+)?tell me more[\s.!?]*$|\bmore about {_IT}\b"),
              "items", "item_detail"),
     # requests worded so plainly that no context is needed (a rule layer under the intent model)
     FollowUp("new_address", _p(r"\b(?:change|update|correct|new)\b.*\b(?:shipping|delivery)?\s*address\b"),

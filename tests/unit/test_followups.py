@@ -70,3 +70,21 @@ def test_how_much_is_it_with_an_order_in_focus_asks_about_that_order():
     both = DialogueContext(order_id=12, items=WITH_ITEMS.items, focus="items")  # the items were shown last
     assert resolve_followup("how much is it?", both, True).route == "item_detail"
     assert resolve_followup("how much is it?", both.model_copy(update={"focus": "order"}), True).route == "track_order"
+
+
+@pytest.mark.parametrize("text", [
+    "where is my last order?", "cancel my last order", "I ordered last week, where is it?",
+    "my first order never arrived", "what was the first thing you said", "at last!",
+    "tell me more about your return policy", "I'd like to place another order",
+])
+def test_an_ordinal_or_a_phrase_about_something_else_is_not_a_pick_from_the_items_shown(text):
+    """Failed before the fix: with item cards shown, any "first", "second" or "last" (even "my last
+    order") showed an item, and "tell me more about your return policy" asked which item."""
+    row = resolve_followup(text, WITH_ITEMS, True)
+    assert row is None or row.route not in ("item_detail", "choose_order"), row
+
+
+@pytest.mark.parametrize("text", ["the last one", "the 2nd", "second", "how much is the first one?",
+                                  "is the first one in stock?", "show me the second item", "tell me more"])
+def test_a_pick_from_the_items_shown_still_resolves(text):
+    assert resolve_followup(text, WITH_ITEMS, False).route == "item_detail"
