@@ -29,7 +29,7 @@ _COLOUR = re.compile(r"\b(" + "|".join(COLOURS) + r")\b", re.I)
 class FollowUp:
     name: str
     pattern: re.Pattern[str]
-    needs: Literal["order", "order_shown_last", "items", "orders_offered", "customer"]
+    needs: Literal["order", "order_shown_last", "items", "orders_offered", "customer", "nothing"]
     route: str
 
 
@@ -49,7 +49,8 @@ FOLLOW_UPS: tuple[FollowUp, ...] = (
                                r"|\bwhere is (?:it|that)\b|\bany news\b|\bstatus of (?:it|that)\b"),
              "order", "track_order"),
     FollowUp("cancel_it", _p(r"\bcancel (?:it|that|this)\b"), "order", "cancel_order"),
-    FollowUp("return_it", _p(r"\breturn (?:it|that|this)\b|\b(?:refund|money back) for (?:it|that)\b"),
+    FollowUp("return_it", _p(r"\breturn (?:it|that|this)\b|\bsend (?:it|that|this|them) back\b"
+                             r"|\b(?:refund|money back) for (?:it|that)\b"),
              "order", "start_return"),
     FollowUp("cheaper", _p(r"\bcheaper\b|\bless expensive\b|\blower price\b"), "items", "refine_products"),
     FollowUp("in_colour", _p(r"^\s*(?:and\s+|what about\s+|how about\s+|any\s+|do you have (?:it|one|them)\s+|"
@@ -72,7 +73,11 @@ FOLLOW_UPS: tuple[FollowUp, ...] = (
              "customer", "change_item"),
     FollowUp("payment_problem", _p(r"\b(?:payment|card|charged|paid)\b.*\b(?:fail\w*|declin\w*|twice|double|wrong"
                                    r"|problem|issue|error)\b"), "customer", "payment_issue"),
-    FollowUp("return_order", _p(r"\b(?:return|send back)\b.*\border\b"), "customer", "start_return"),
+    FollowUp("return_order", _p(r"\b(?:return|send back)\b.*\border\b"
+                                r"|\b(?:want|like|need) to (?:return|send (?:\w+ )?back)\b"),
+             "customer", "start_return"),
+    # a yes when the bot asked nothing (a pending question is answered before this table is read)
+    FollowUp("bare_yes", _p(r"^\s*(?:yes|yeah|yep|sure|ok(?:ay)?)(?: please)?[\s.!]*$"), "nothing", "smalltalk"),
     FollowUp("refund_status", _p(r"\b(?:where is|status of|track)\b.*\b(?:refund|return)\b"), "customer",
              "track_refund"),
 )
@@ -95,6 +100,7 @@ def _has(ctx: DialogueContext, needs: str, signed_in: bool) -> bool:
         "items": bool(ctx.items),
         "orders_offered": bool(ctx.offered_orders),
         "customer": signed_in,
+        "nothing": True,
     }[needs]
 
 

@@ -166,7 +166,9 @@ class DialogueNodes(OrderDialogue, ProductDialogue):
         return await self.change_address({**state, "dialogue": ctx.stored(), "pending": {"address": address}})
 
     async def smalltalk(self, state: DialogueState) -> DialogueState:
-        return {"reply": replies.SMALLTALK[state["reading"]["intent"]]}
+        if state.get("followup") == "bare_yes":
+            return {"reply": replies.WHAT_ELSE}
+        return {"reply": replies.SMALLTALK.get(state["reading"]["intent"], replies.WHAT_ELSE)}
 
     async def out_of_scope(self, state: DialogueState) -> DialogueState:
         streak = state.get("fallback_streak", 0) + 1

@@ -9,6 +9,8 @@ SMALLTALK = {
     "goodbye": "Goodbye, and thank you for shopping with us!",
 }
 
+WHAT_ELSE = "Sure. What else can I help you with?"
+
 STATUS_SENTENCE = {
     "processing": "is being prepared and has not shipped yet",
     "shipped": "has shipped and is on its way",

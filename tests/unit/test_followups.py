@@ -88,3 +88,29 @@ def test_an_ordinal_or_a_phrase_about_something_else_is_not_a_pick_from_the_item
                                   "is the first one in stock?", "show me the second item", "tell me more"])
 def test_a_pick_from_the_items_shown_still_resolves(text):
     assert resolve_followup(text, WITH_ITEMS, False).route == "item_detail"
+
+
+@pytest.mark.parametrize(("text", "ctx", "route"), [
+    ("I want to return something", EMPTY, "start_return"),
+    ("I'd like to send something back", EMPTY, "start_return"),
+    ("can I send it back?", WITH_ORDER, "start_return"),
+])
+def test_a_signed_in_wish_to_return_starts_a_return(text, ctx, route):
+    """Failed before the fix: "I want to return something" (read as a return-policy question) got the policy
+    text and no return was offered; "send it back" about the order in focus was a new request."""
+    row = resolve_followup(text, ctx, True)
+    assert row is not None and row.route == route
+    assert resolve_followup("I want to return something", EMPTY, False) is None  # anonymous: the policy
+
+
+async def test_a_yes_when_nothing_was_asked_is_not_a_goodbye():
+    """Failed before the fix: a second "yes" (nothing pending), read by the model as goodbye, ended the chat
+    with "Goodbye, and thank you for shopping with us!"."""
+    from assistant.agent.graph import DialogueNodes, choose_route
+
+    reading = {"intent": "goodbye", "confidence": 0.68, "fallback": False}
+    route, followup = choose_route("yes", reading, None, True, None)
+    assert (route, followup) == ("smalltalk", "bare_yes")
+    out = await DialogueNodes(None).smalltalk({"text": "yes", "reading": reading, "followup": followup})
+    assert "goodbye" not in out["reply"].lower() and "help" in out["reply"].lower()
+    assert choose_route("no thanks", reading, None, True, None)[0] == "smalltalk"  # the model's goodbye stands
