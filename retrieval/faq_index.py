@@ -52,9 +52,9 @@ class FaqIndex(CollectionIndex):
     def search(self, query: str, k: int = 3, intent: str | None = None) -> list[FaqHit]:
         """Best entries for `query`; with `intent`, entries tagged with it are preferred."""
         # Chroma returns what there is when the collection holds fewer (none when it is empty): no count()
-        # round trip first
+        # round trip first. Only a re-ranking by intent needs more than k (each hit carries its whole answer)
         res = self._collection.query(
-            query_texts=[query], n_results=max(k * 4, 10), include=["metadatas", "distances"]
+            query_texts=[query], n_results=max(k * 4, 10) if intent else k, include=["metadatas", "distances"]
         )
         hits = [
             FaqHit(**vars(_document(int(i), meta)), score=1.0 - float(dist))
