@@ -12,7 +12,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from assistant.agent.order_tools import OrderTools
 from assistant.store.database import async_session_factory, make_async_engine, make_engine, session_factory
@@ -182,6 +182,33 @@ async def test_search_lists_available_items_first_and_marks_the_others(live_serv
     assert flags == sorted(flags, reverse=True), found["items"]  # no in-stock card after an out-of-stock one
     assert all(c["stock"] is not None for c in found["items"])
     await chat.close()
+
+
+async def test_an_item_out_of_stock_now_is_marked_listed_after_the_others_and_never_suggested(live_server, db):
+    """The stock is the store's at the moment of the answer: an item whose stock drops to 0 leaves the top of
+    the same search (listed after the available ones and marked, or left out), its detail says so, and it is
+    not suggested (no test had an out-of-stock item before)."""
+    chat = await open_chat(live_server)
+    _, before = await chat.say("do you have staplers?")
+    first = before["items"][0]
+    assert first["available"], before["items"]
+    db.execute(update(Item).where(Item.id == first["item_id"]).values(stock=0))
+    db.commit()
+    try:
+        _, detail = await chat.say("the first one")  # picked from the cards shown while it was in stock
+        assert "out of stock" in detail["text"] and detail["items"][0]["available"] is False, detail
+        _, after = await chat.say("do you have staplers?")
+        flags = [c["available"] for c in after["items"]]
+        assert flags == sorted(flags, reverse=True) and after["items"][0]["item_id"] != first["item_id"]
+        gone = [c for c in after["items"] if c["item_id"] == first["item_id"]]
+        assert all(c["available"] is False and c["stock"] == 0 for c in gone)
+        _, suggested = await chat.say(f"can you recommend something like {first['title'][:50]}?")
+        assert first["item_id"] not in {c["item_id"] for c in suggested["items"]}
+        assert all(c["available"] for c in suggested["items"])
+    finally:
+        db.execute(update(Item).where(Item.id == first["item_id"]).values(stock=first["stock"]))
+        db.commit()
+        await chat.close()
 
 
 async def test_new_address_is_asked_confirmed_written_and_recorded(live_server, db):
