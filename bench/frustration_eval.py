@@ -1,7 +1,10 @@
 """Frustration signal: precision / recall of the lexicon, the intent model's complaint belief, and their
 combination (the served signal) on the labelled set bench/data/frustration.jsonl.
 
-    .venv/bin/python bench/frustration_eval.py [--model-dir DIR]
+    .venv/bin/python bench/frustration_eval.py [--model-dir DIR] [--data FILE]
+
+`--data bench/data/frustration_probe.jsonl`: 60 messages written after the lexicon was fixed, never tuned to
+(the default set was written beside the lexicon, so its figures are in-sample).
 
 "frustrated" counts a message labelled frustrated or angry; "angry" is the immediate-handover class.
 Without a model dir (or a missing model) only the lexicon is measured.
@@ -42,8 +45,9 @@ def readings(texts: list[str], model_dir: Path | None) -> list[dict | None]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model-dir", type=Path, default=None)
+    parser.add_argument("--data", type=Path, default=DATA, help="a labelled .jsonl of {text, label}")
     args = parser.parse_args()
-    rows = [json.loads(line) for line in DATA.read_text().splitlines() if line.strip()]
+    rows = [json.loads(line) for line in args.data.read_text().splitlines() if line.strip()]
     texts = [r["text"] for r in rows]
     upset = [r["label"] != "calm" for r in rows]
     angry = [r["label"] == "angry" for r in rows]
