@@ -86,14 +86,15 @@ def _close_code(refused: HTTPException) -> int:
 
 async def _recheck_access(sender: FrameSender, rt: Runtime, token: str) -> None:
     """Re-read the agent row and the token every `agent_recheck_s`: a deleted or demoted agent, a revoked
-    or expired token loses the open socket too (the reader then sees the close and ends the connection)."""
+    or expired token loses the open socket too, always with 4401 (what opened it no longer does; the
+    reader then sees the close and ends the connection)."""
     while True:
         await asyncio.sleep(rt.settings.agent_recheck_s)
         try:
             check_agent_role(await agent_from_token(rt, token))
         except HTTPException as e:
             log.info("agent socket closed: %s", e.detail)
-            await sender.close(str(e.detail), _close_code(e))
+            await sender.close(str(e.detail), CLOSE_UNAUTHORIZED)
             return
 
 

@@ -1,4 +1,5 @@
-"""Log redaction: every log record's message and traceback pass through `mask_personal` before any handler.
+"""Log redaction: every log record's message and traceback pass through `mask_log_text` before any handler:
+personal data (`mask_personal`) and bearer tokens (a client that puts one in a URL must not leak it).
 
 A `logging.Filter` on one logger only sees records logged on that logger, and one on a handler misses
 handlers added later (uvicorn's, a test's log capture), so the filter runs in the record factory: every
@@ -9,12 +10,26 @@ configuration that wants it on its own handlers.
 from __future__ import annotations
 
 import logging
+import re
 
 from assistant.privacy.redaction import mask_personal
 
+TOKEN_MASK = "[token removed]"
+# a JWT anywhere (base64url header `{"…`, payload, signature), and the value of a token-like URL parameter:
+# our sockets take tokens in their first frame, but an old or careless client may still put one in a URL,
+# which uvicorn logs at INFO
+_JWT_RE = re.compile(r"eyJ[\w-]*\.[\w-]+\.[\w-]*")
+_TOKEN_PARAM_RE = re.compile(r"(?i)([?&](?:token|access_token|jwt|auth)=)[^&\s\"']+")
+
+
+def mask_log_text(text: str) -> str:
+    """Tokens, then personal data, masked (a log line's whole text, or one of its arguments)."""
+    return mask_personal(_JWT_RE.sub(TOKEN_MASK, _TOKEN_PARAM_RE.sub(r"\1" + TOKEN_MASK, text)))
+
 
 class RedactingFilter(logging.Filter):
-    """Masks card numbers, IBANs, passwords, e-mail addresses and phone numbers in a record (always keeps it)."""
+    """Masks tokens, card numbers, IBANs, passwords, e-mail addresses and phone numbers in a record (always
+    keeps it)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         redact_record(record)
@@ -24,17 +39,19 @@ class RedactingFilter(logging.Filter):
 def redact_record(record: logging.LogRecord) -> logging.LogRecord:
     if getattr(record, "_redacted", False):
         return record
+    if isinstance(record.args, tuple):  # masked one by one: uvicorn's access log formatter reads them
+        record.args = tuple(mask_log_text(a) if isinstance(a, str) else a for a in record.args)
     try:
         message = record.getMessage()
     except Exception:  # a broken format string: leave it to the handler to report
         return record
-    masked = mask_personal(message)
-    if masked != message:  # else the arguments stay: uvicorn's access log formatter reads them
+    masked = mask_log_text(message)
+    if masked != message:  # what the format string itself, or non-string arguments, carried
         record.msg, record.args = masked, ()
     if record.exc_info and not record.exc_text:
         record.exc_text = logging.Formatter().formatException(record.exc_info)
     if record.exc_text:
-        record.exc_text = mask_personal(record.exc_text)
+        record.exc_text = mask_log_text(record.exc_text)
     record._redacted = True
     return record
 

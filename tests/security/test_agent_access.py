@@ -80,6 +80,17 @@ async def test_the_agent_socket_of_a_deleted_agent_is_closed_with_4401(live_serv
     assert await closed_with(sock) == 4401
 
 
+async def test_the_agent_socket_of_an_agent_demoted_out_of_the_agent_roles_is_closed_with_4401(live_server):
+    """An operator takes the console away (the row's role is no longer agent or admin): the open socket
+    closes with 4401 like any other loss of access. Old main: the socket stayed open; before this test the
+    re-check closed it with 4403."""
+    agent, = add_agents(live_server.settings, 1, name="Demoted while online")
+    sock = await AgentSocket.open(live_server, agent)
+    change_agent(live_server, agent.agent_id, role="disabled")
+    assert await closed_with(sock) == 4401
+    assert status(live_server, AGENT_ROUTE, agent.token) == 403
+
+
 async def test_signing_out_closes_the_open_agent_socket_with_4401(live_server):
     """Old main: logout revoked the token for HTTP, but the open socket went on."""
     agent, = add_agents(live_server.settings, 1, name="Signing out")

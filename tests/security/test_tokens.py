@@ -142,3 +142,24 @@ async def test_no_token_reaches_a_log_line_during_a_whole_chat(logged_server):
     for token in (session["token"], agent.token):
         assert token not in text
         assert token.split(".")[2] not in text  # not even the signature part
+
+
+async def test_a_token_put_in_a_url_by_a_client_never_reaches_a_log_line(logged_server):
+    """A client that still puts its token in the URL (the old main's widget, cached in a browser; a careless
+    integration) is refused, and its token is masked in the server's log lines too. Before this test
+    uvicorn's INFO line `"WebSocket /ws/chat?session_id=…&token=eyJ…" [accepted]` carried it whole."""
+    agent, = add_agents(logged_server.settings, 1, name="URL token")
+    session = await start_session(logged_server.url)
+    sid, token = session["session_id"], session["token"]
+    with server_log() as log:
+        async with websockets.connect(f"{logged_server.ws_url}/ws/chat?session_id={sid}&token={token}") as ws:
+            assert await close_code(ws) == 4401  # no auth frame: refused after auth_timeout_s
+        async with websockets.connect(f"{logged_server.ws_url}/ws/agent?token={agent.token}") as ws:
+            assert await close_code(ws) == 4401
+        async with httpx.AsyncClient(base_url=logged_server.url, timeout=30) as http:
+            assert (await http.get(f"/api/sessions/{sid}/transcript?token={token}")).status_code == 401
+            assert (await http.get(f"/api/agent/me?access_token={agent.token}")).status_code == 401
+    text = "\n".join(log.lines)
+    assert f"/ws/chat?session_id={sid}" in text and "/api/agent/me" in text  # the lines were logged
+    for secret in (token, agent.token):
+        assert secret.split(".")[2] not in text and secret.split(".")[1] not in text
