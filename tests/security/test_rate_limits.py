@@ -8,6 +8,7 @@ processed.
 from __future__ import annotations
 
 import asyncio
+import math
 import uuid
 
 import httpx
@@ -42,6 +43,28 @@ async def test_forty_wrong_passwords_are_answered_429_with_a_growing_retry_after
     async with httpx.AsyncClient(base_url=limited_server.url, timeout=60, headers=from_address("198.51.100.2")) as http:
         ok = await http.post("/api/agent/login", json={"email": agent.email, "password": PASSWORD})
     assert ok.status_code == 200, ok.text
+
+
+async def test_each_wrong_password_past_the_free_ones_doubles_the_retry_after(limited_server):
+    """The back-off grows: waiting out each Retry-After and guessing wrong again is answered 1 s, 2 s, 4 s
+    (`login_backoff_base_s` doubled per failure past `login_free_failures`). Old main: every guess 401 at once."""
+    agent, = add_agents(limited_server.settings, 1, name="Patient guesser")
+    settings = limited_server.settings
+    async with httpx.AsyncClient(base_url=limited_server.url, timeout=60, headers=from_address("203.0.113.10")) as http:
+        async def guess(n: int) -> httpx.Response:
+            return await http.post("/api/agent/login", json={"email": agent.email, "password": f"patient-{n}"})
+
+        assert [(await guess(n)).status_code for n in range(settings.login_free_failures)] == \
+            [401] * settings.login_free_failures
+        waits = []
+        for n in range(3):
+            refused = await guess(100 + n)
+            assert refused.status_code == 429, refused.text
+            waits.append(int(refused.headers["Retry-After"]))
+            await asyncio.sleep(waits[-1])  # the wait, served: the next guess is looked at again
+            assert (await guess(200 + n)).status_code == 401
+    base = settings.login_backoff_base_s
+    assert waits == [math.ceil(base), math.ceil(2 * base), math.ceil(4 * base)], waits
 
 
 async def test_guesses_spread_over_addresses_meet_the_account_backoff_and_spare_the_owner(limited_server):
