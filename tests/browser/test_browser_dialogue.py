@@ -139,7 +139,8 @@ async def test_the_console_marks_an_angry_shopper_and_the_admin_accepts_a_sugges
         {"do": "fill", "selector": "#login-password", "value": PASSWORD},
         {"do": "click", "selector": "#login-submit"},
         {"do": "click", "selector": '#tabs [data-tab="dashboard"]'},
-        {"do": "wait", "selector": "#chart-mood svg", "timeout_ms": WAIT_MS},
+        # the trend counts the angry message of this test (an empty chart says "no data in this window")
+        {"do": "wait_text", "selector": "#chart-mood", "text": "angry", "timeout_ms": WAIT_MS},
         {"do": "count", "selector": "#chart-helpful-intents svg", "as": "helpful_chart"},
         {"do": "click", "selector": '#tabs [data-tab="learning"]'},
         {"do": "wait", "selector": f'.suggestion[data-suggestion-id="{suggestion_id}"]', "timeout_ms": WAIT_MS},
