@@ -66,14 +66,19 @@ FOLLOW_UPS: tuple[FollowUp, ...] = (
                             rf"|^\s*(?:please\s+)?tell me more[\s.!?]*$|\bmore about {_IT}\b"),
              "items", "item_detail"),
     # requests worded so plainly that no context is needed (a rule layer under the intent model)
-    FollowUp("new_address", _p(r"\b(?:change|update|correct|new)\b.*\b(?:shipping|delivery)?\s*address\b"),
+    # (an e-mail or billing address is the account's, answered from the FAQ)
+    FollowUp("new_address", _p(r"\b(?:change|update|correct|new)\b"
+                               r"(?!.*\b(?:e-?mail|billing|invoice|ip|web)\s+address\b)"
+                               r".*\b(?:shipping|delivery)?\s*address\b"),
              "customer", "change_address"),
     FollowUp("change_quantity", _p(r"\b(?:quantity|qty)\b.*\bto\s+\d{1,2}\b"), "customer", "change_item"),
     FollowUp("remove_from_order", _p(r"\b(?:remove|delete|take out)\b.+\bfrom (?:my |the )?order\b"),
              "customer", "change_item"),
     FollowUp("payment_problem", _p(r"\b(?:payment|card|charged|paid)\b.*\b(?:fail\w*|declin\w*|twice|double|wrong"
                                    r"|problem|issue|error)\b"), "customer", "payment_issue"),
-    FollowUp("return_order", _p(r"\b(?:return|send back)\b.*\border\b"
+    # a return asked for, not a question about the rules ("the return policy for my order", "how long do I have")
+    FollowUp("return_order", _p(r"^(?!.*\b(?:policy|policies|window|how long|how many days|rules)\b)"
+                                r".*\b(?:return|send back)\b.*\border\b"
                                 r"|\b(?:want|like|need) to (?:return|send (?:\w+ )?back)\b"),
              "customer", "start_return"),
     # a yes when the bot asked nothing (a pending question is answered before this table is read)

@@ -114,3 +114,23 @@ async def test_a_yes_when_nothing_was_asked_is_not_a_goodbye():
     out = await DialogueNodes(None).smalltalk({"text": "yes", "reading": reading, "followup": followup})
     assert "goodbye" not in out["reply"].lower() and "help" in out["reply"].lower()
     assert choose_route("no thanks", reading, None, True, None)[0] == "smalltalk"  # the model's goodbye stands
+
+
+@pytest.mark.parametrize("text", [
+    "How do I change my email address?", "can I update my billing address", "change my e-mail address please",
+    "what is the return policy for my order?", "how long do I have to return an order?",
+    "what is the return window for my order",
+])
+def test_account_and_policy_questions_are_not_order_actions(text):
+    """Failed before the fix: for a signed-in shopper "how do I change my email address?" started a shipping
+    address change (and, with the latest order sent, a handover), and "what is the return policy for my
+    order?" offered to open a return; the intent model reads these (account and policy FAQ)."""
+    assert resolve_followup(text, EMPTY, True) is None
+
+
+@pytest.mark.parametrize(("text", "route"), [
+    ("I need to change my shipping address", "change_address"), ("update the delivery address", "change_address"),
+    ("new address: 5 Elm St", "change_address"), ("I want to return my order", "start_return"),
+])
+def test_order_actions_worded_plainly_still_resolve(text, route):
+    assert resolve_followup(text, EMPTY, True).route == route
