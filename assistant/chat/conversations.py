@@ -60,6 +60,7 @@ class ConversationStore:
         reply_to: int | None = None,
         settle: Callable[[AsyncSession], Awaitable[bool]] | None = None,
         lease: dict[str, Any] | None = None,
+        also: Callable[[AsyncSession], Awaitable[None]] | None = None,
     ) -> StoredMessage | None:
         """Store a message with the session's next seq; a repeated client_msg_id returns the first one.
 
@@ -68,7 +69,8 @@ class ConversationStore:
         returns False nothing is stored and the result is None. `lease` (lease columns) stores a pending
         message already claimed by its answering worker. A repeated client_msg_id is found by the
         unique constraint (its transaction rolls back, then the first message is read), not looked up
-        before every insert: retries are rare, new messages are not.
+        before every insert: retries are rare, new messages are not. `also` writes what belongs to the
+        message (a reply's shown cards) in its transaction: both are stored, or neither.
         """
         async with self._sessions() as db:
             try:
@@ -90,6 +92,8 @@ class ConversationStore:
                           "answer_attempts": 0, **(lease or {})}
                 # a Core INSERT: for one new row the ORM's unit of work cost more than the statement
                 message_id = (await db.execute(_INSERT_MESSAGE, values)).scalar_one()
+                if also is not None:
+                    await also(db)
                 await db.commit()
                 msg = Message(id=message_id, **values)  # the stored row, as the frames and the claim read it
                 return StoredMessage(message_id, seq, True, msg, answer_state)

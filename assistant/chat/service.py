@@ -75,6 +75,14 @@ def _next_dialogue(state: dict[str, Any]) -> dict[str, Any] | None:
     return context or None
 
 
+async def _store_exposures(db, session_id: str, item_ids: list[int], ab: dict[str, Any]) -> None:
+    """Cards shown, under the A/B test and variant they were served with (the test's report counts them);
+    in the reply's transaction, so a card is counted exactly when its reply is stored."""
+    variant, test_id = ab.get("variant") or DEFAULT_VARIANT, ab.get("test_id")
+    await db.execute(insert(RecExposure.__table__), [  # one multi-row INSERT, Core (no objects to flush)
+        {"session_id": session_id, "variant": variant, "ab_test_id": test_id, "item_id": i} for i in item_ids])
+
+
 async def publish_stored(bus: MessageBus, channel: str, frame: dict[str, Any]) -> None:
     """Publish a frame whose content is already stored: if the bus fails, `resume` still finds it."""
     try:
@@ -187,6 +195,8 @@ class ChatService:
         notice = secret_notice(state["text"])  # the message had a card number, IBAN or password removed
         reply = f"{notice}\n\n{state['reply']}" if notice else state["reply"]
         handoff_reason = (state.get("handoff_reason") or "requested") if state.get("handoff") else None
+        shown = [i["item_id"] for i in state.get("items") or []]
+        ab = state.get("ab") or {}
         stored = await self.store.append(chat.id, Author.BOT, reply, payload=payload, session_values={
             "pending": state.get("next_pending"),
             "dialogue": _next_dialogue(state),
@@ -194,24 +204,17 @@ class ChatService:
             "complaints": chat.complaints + (1 if state["route"] == "complaint" else 0),
             **mood_values(chat, state.get("mood")),
             **(handoff_values(handoff_reason) if handoff_reason else {}),
-        }, reply_to=claim.seq, settle=lambda db: leases.settle(db, claim, AnswerState.ANSWERED))
+        }, reply_to=claim.seq, settle=lambda db: leases.settle(db, claim, AnswerState.ANSWERED),
+            also=(lambda db: _store_exposures(db, chat.id, shown, ab)) if shown else None)
         if stored is None:
             log.warning("message %s was answered by another worker (lease lost); reply dropped", claim.message_id)
             return
         metrics.MESSAGES.labels("bot").inc()
+        if shown:
+            metrics.REC_EXPOSURES.labels(ab.get("variant") or DEFAULT_VARIANT).inc(len(shown))
         await publish_stored(self.bus, session_channel(chat.id), reply_frame(stored.message))
-        if state.get("items"):
-            await self._log_exposures(chat, [i["item_id"] for i in state["items"]], state.get("ab") or {})
         if handoff_reason:  # already in the queue (same commit as the reply): tell the shopper and the agents
             await self._announce_handoff(chat.id, handoff_reason)
-
-    async def _log_exposures(self, chat: ChatSession, item_ids: list[int], ab: dict[str, Any]) -> None:
-        """Cards shown, under the A/B test and variant they were served with (the test's report counts them)."""
-        variant, test_id = ab.get("variant") or DEFAULT_VARIANT, ab.get("test_id")
-        async with self._autocommit() as db:  # one multi-row INSERT, Core (no objects to flush)
-            await db.execute(insert(RecExposure.__table__), [
-                {"session_id": chat.id, "variant": variant, "ab_test_id": test_id, "item_id": i} for i in item_ids])
-        metrics.REC_EXPOSURES.labels(variant).inc(len(item_ids))
 
     # ---- handoff ----
     async def hand_off(self, session_id: str, reason: str) -> None:
