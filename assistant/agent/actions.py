@@ -18,7 +18,8 @@ class OrderActionSpec:
     done: str
     kept: str
     too_late: str
-    handoff_when_too_late: bool = False  # a person can still help (e.g. change a shipped order)
+    handoff_when_too_late: bool = False  # a person can still help with a shipped order (e.g. the carrier)
+    delivered: str = ""  # the answer when the order was delivered (nothing left to redirect: no person needed)
 
 
 PROCESSING = frozenset({OrderStatus.PROCESSING.value})
@@ -45,7 +46,8 @@ ACTIONS: dict[str, OrderActionSpec] = {a.name: a for a in (
         kept="All right, the shipping address of order #{order_id} stays as it is.",
         too_late="Order #{order_id} {status_sentence}, so I can't change its address any more. I'm handing you "
                  "to a person from our team who can contact the carrier.",
-        handoff_when_too_late=True),
+        handoff_when_too_late=True,
+        delivered="Order #{order_id} was delivered, so its shipping address can no longer be changed."),
     OrderActionSpec(
         "remove_item", PROCESSING, PROCESSING,
         ask="Shall I remove \"{title}\" from {order}? Please answer yes or no.",
@@ -53,7 +55,8 @@ ACTIONS: dict[str, OrderActionSpec] = {a.name: a for a in (
         kept="All right, order #{order_id} stays as it is.",
         too_late="Order #{order_id} {status_sentence}, so I can't change it any more. I'm handing you to a "
                  "person from our team who can help.",
-        handoff_when_too_late=True),
+        handoff_when_too_late=True,
+        delivered="Order #{order_id} was delivered, so it can no longer be changed. {return_hint}"),
     OrderActionSpec(
         "change_quantity", PROCESSING, PROCESSING,
         ask="Shall I change \"{title}\" in {order} to {quantity}? Please answer yes or no.",
@@ -61,7 +64,8 @@ ACTIONS: dict[str, OrderActionSpec] = {a.name: a for a in (
         kept="All right, order #{order_id} stays as it is.",
         too_late="Order #{order_id} {status_sentence}, so I can't change it any more. I'm handing you to a "
                  "person from our team who can help.",
-        handoff_when_too_late=True),
+        handoff_when_too_late=True,
+        delivered="Order #{order_id} was delivered, so it can no longer be changed. {return_hint}"),
     OrderActionSpec(
         "start_return", SENT, SENT,
         ask="Shall I open a {kind} request for {order}? Please answer yes or no.",

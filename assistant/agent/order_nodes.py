@@ -95,7 +95,8 @@ class OrderDialogue:
             pool = orders  # none fits better: any of the recent orders may be meant
         if len(pool) > 1:
             return OrderPicked(reply=self.ask_which(state, pool, then))
-        return OrderPicked(pool[0] if pool else orders[0])
+        # none fits: the latest order still on its way (a person can still reach it), else the latest
+        return OrderPicked(pool[0] if pool else next((o for o in orders if o.status in OPEN), orders[0]))
 
     def ask_which(self, state: DialogueState, orders: list[OrderSummary], then: str) -> DialogueState:
         ctx = context_of(state)
@@ -236,10 +237,11 @@ class OrderDialogue:
         sentence = replies.STATUS_SENTENCE.get(order.status, f"is {order.status}")
         if order.status == OrderStatus.CANCELLED:
             return with_order(order, state, reply=ALREADY.format(order_id=order.order_id))
-        text = spec.too_late.format(order_id=order.order_id, status_sentence=sentence,
-                                    return_hint=RETURN_HINT.get(order.status, "")).strip()
+        delivered = order.status == OrderStatus.DELIVERED and spec.delivered
+        text = (spec.delivered if delivered else spec.too_late).format(
+            order_id=order.order_id, status_sentence=sentence, return_hint=RETURN_HINT.get(order.status, "")).strip()
         out = with_order(order, state, reply=text)
-        if spec.handoff_when_too_late:
+        if spec.handoff_when_too_late and not delivered:
             out.update(handoff=True, handoff_reason=f"{spec.name}_too_late: order #{order.order_id} {order.status}")
         return out
 

@@ -269,6 +269,21 @@ async def test_removing_an_item_before_shipment_and_changing_a_shipped_order_han
     await chat.close()
 
 
+async def test_a_delivered_order_cannot_be_changed_and_is_not_handed_over_for_it(live_server, db):
+    """Failed before the fix: "change the delivery address" with only delivered orders handed the shopper to a
+    person "who can contact the carrier", and removing an item of a delivered order handed over too; a
+    delivered order has no shipment to redirect: the bot says so (and offers a return for an item)."""
+    customer, orders = customer_where(db, lambda os: bool(os) and os[0].status == "delivered" and not open_orders(os),
+                                      "only sent orders, the latest delivered")
+    chat = await open_chat(live_server, customer)
+    _, address = await chat.say("I need to change the delivery address")
+    assert address["handoff"] is False and "delivered" in address["text"], address["text"]
+    assert address["order"]["status"] == "delivered"
+    _, item = await chat.say(f"remove the first item from order #{orders[0].id}")
+    assert item["handoff"] is False and "return it" in item["text"], item["text"]
+    await chat.close()
+
+
 async def test_a_payment_problem_hands_over_with_the_order_attached(live_server, db):
     customer, orders = customer_where(db, bool, "an order")
     chat = await open_chat(live_server, customer)
