@@ -33,9 +33,14 @@ def _is_under(path: str, prefixes: tuple[str, ...]) -> bool:
 
 
 class RequestInput:
-    """What reaches a route is bounded and clean: a body over `max_bytes` is refused with 413 (at once from
-    Content-Length, else as the chunks arrive); a URL with control characters is a 400; every string of a
-    JSON body is normalised like a socket frame's (no NUL or invisible characters reach the store)."""
+    """What reaches a route is bounded and clean: a body over `max_bytes` is refused with 413 (from
+    Content-Length before the route runs, else as the chunks arrive); a URL with control characters is a
+    400; every string of a JSON body is normalised like a socket frame's (no NUL or invisible characters
+    reach the store).
+
+    The rest of a refused body, up to another `max_bytes`, is read and dropped before the 413 goes out:
+    closing a connection with unread bytes resets it, and a client still sending (most do, before they
+    read) would see the reset instead of the 413. A body larger still is answered at once."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -46,8 +51,11 @@ class RequestInput:
             return await self.app(scope, receive, send)
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length")
+        too_large = f"request bodies are limited to {self.max_bytes} bytes"
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            return await _refuse(send, 413, f"request bodies are limited to {self.max_bytes} bytes")
+            if declared.isdigit() and int(declared) <= 2 * self.max_bytes:
+                await _drop_body(receive, self.max_bytes * 2)
+            return await _refuse(send, 413, too_large)
         chunks, size, more = [], 0, True
         while more:
             message = await receive()
@@ -55,9 +63,11 @@ class RequestInput:
                 return
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
-            if size > self.max_bytes:  # a chunked body that grows past the limit
-                return await _refuse(send, 413, f"request bodies are limited to {self.max_bytes} bytes")
             more = message.get("more_body", False)
+            if size > self.max_bytes:  # a chunked body that grows past the limit
+                if more:
+                    await _drop_body(receive, self.max_bytes)
+                return await _refuse(send, 413, too_large)
         body = b"".join(chunks)
         if _has_control_characters(scope):  # after reading the body: the connection stays usable
             return await _refuse(send, 400, "the URL holds control characters")
@@ -76,6 +86,17 @@ class RequestInput:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
+
+
+async def _drop_body(receive: Receive, budget: int) -> None:
+    """Read the rest of a request body without keeping it, until it ends, the client leaves or `budget`
+    bytes were read."""
+    read = 0
+    while read <= budget:
+        message = await receive()
+        if message["type"] == "http.disconnect" or not message.get("more_body", False):
+            return
+        read += len(message.get("body", b""))
 
 
 def _has_control_characters(scope: Scope) -> bool:
