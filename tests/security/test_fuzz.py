@@ -2,9 +2,9 @@
 
 What must hold: no 5xx, no close 1011, no `internal` error frame, and the server still answers a normal
 message afterwards. The fuzz server runs on its own copy of the test shop (admin routes are fuzzed signed
-in, and may change what they are given). On main before the hardening (issue 11, item 8) the first
-binary frame already dropped the socket, deep nesting answered `internal`, and a NUL in a JSON body
-failed as a 500 on PostgreSQL.
+in, and may change what they are given), on SQLite and on PostgreSQL. On main before the hardening
+(issue 11, item 8) the first binary frame already dropped the socket, deep nesting answered `internal`,
+and a NUL in a JSON body failed as a 500 on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import websockets
 from assistant.config import RateLimit
 from tests.agent_console.client import add_agents
 from tests.chat.client import ChatClient, start_session
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, _database_url
 from tests.security.conftest import with_limits
 
 SEED = 20261201
@@ -84,13 +84,15 @@ def hostile_frame(rng: random.Random, max_bytes: int) -> str | bytes:
     return hostile_json(rng, max_bytes)
 
 
-@pytest.fixture(scope="module")
-def fuzz_server(sqlite_server, tmp_path_factory):
-    """The default limits on a copy of the test shop (messages throttled hard: the bot answers few)."""
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def fuzz_server(request, sqlite_server, tmp_path_factory):
+    """The default limits on a copy of the test shop, on SQLite, then on its own PostgreSQL schema (a NUL
+    or an out-of-range number fails differently there); messages throttled hard: the bot answers few."""
     state = tmp_path_factory.mktemp("fuzz_state")
     shutil.copytree(sqlite_server.settings.state_dir, state, dirs_exist_ok=True)
-    settings = with_limits(sqlite_server.settings.model_copy(update={"state_dir": state}),
-                           message_rate_per_session=RateLimit(burst=5, per_minute=6))
+    settings = with_limits(sqlite_server.settings.model_copy(update={
+        "state_dir": state, "database_url": _database_url(request.param, state)}),
+        message_rate_per_session=RateLimit(burst=5, per_minute=6))
     server = LiveServer(settings).start()
     yield server
     server.stop()
