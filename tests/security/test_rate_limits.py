@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import math
 import uuid
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -21,6 +22,8 @@ from assistant.store.database import make_engine, session_factory
 from assistant.store.models import Message
 from tests.agent_console.client import PASSWORD, add_agents, claimed_chat
 from tests.chat.client import ChatClient, start_session
+from tests.conftest import LiveServer, _database_url, shop_settings
+from tests.security.conftest import with_limits
 
 REDIS_URL = "redis://127.0.0.1:6379/2"
 
@@ -233,3 +236,37 @@ async def test_an_unreachable_redis_leaves_each_worker_its_own_limits():
         assert await limiter.backoff_failures("login:a", backoff) == 0
     finally:
         await limiter.close()
+
+
+@pytest.fixture(scope="module")
+def two_redis_workers(shop_state, redis_limiters_available) -> Iterator[tuple[LiveServer, LiveServer]]:
+    """Two servers on one PostgreSQL store and one Redis (two workers behind a load balancer), with a
+    session bucket of four for one address and no refill to speak of."""
+    settings = with_limits(shop_settings(shop_state, _database_url("postgres", shop_state), redis_url=REDIS_URL,
+                                         redis_prefix=f"t-{uuid.uuid4().hex[:8]}:"),
+                           session_rate_per_address=RateLimit(burst=4, per_minute=0.01))
+    a, b = LiveServer(settings).start(), LiveServer(settings).start()
+    yield a, b
+    a.stop()
+    b.stop()
+
+
+@pytest.fixture(scope="module")
+def redis_limiters_available() -> None:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception:
+        pytest.skip("Redis is not reachable at 127.0.0.1:6379")
+
+
+def test_two_workers_with_redis_draw_from_one_bucket(two_redis_workers):
+    """With SHOPASSIST_REDIS_URL the servers themselves share the limits: sessions opened from one address
+    alternately on two workers stop at the one bucket's four (each worker's own bucket would allow eight)."""
+    codes = []
+    for n in range(10):
+        server = two_redis_workers[n % 2]
+        codes.append(httpx.post(f"{server.url}/api/sessions", json={}, headers=from_address("203.0.113.44"),
+                                timeout=30).status_code)
+    assert codes == [200] * 4 + [429] * 6, codes
