@@ -95,6 +95,10 @@ class Settings(BaseSettings):
                                                 description="shopper messages (and left messages) per session")
     event_rate_per_session: RateLimit = Field(default=RateLimit(burst=30, per_minute=60),
                                               description="behaviour events (view, click, add to cart) per session")
+    frame_rate_per_session: RateLimit = Field(default=RateLimit(burst=30, per_minute=60),
+                                              description="other shopper frames (resume, typing, handoff "
+                                              "requests) per session, all its sockets together: each costs a "
+                                              "store read, a resume replays the conversation")
     agent_frame_rate: RateLimit = Field(default=RateLimit(burst=60, per_minute=600),
                                         description="frames (replies, watches, typing) per agent on the console "
                                         "socket: a leaked token or a runaway console cannot flood the store")

@@ -173,13 +173,15 @@ def retry_hint(frame) -> dict[str, Any]:
 
 
 async def _check_rate(rt, session_id: str, frame) -> None:
-    """Messages, and behaviour events and feedback, spend a token of the session's buckets (RateLimited
-    when empty)."""
+    """Every valid frame spends a token of one of the session's buckets, shared by all its sockets:
+    messages, behaviour events and feedback, the rest (RateLimited when empty)."""
     match frame:
         case MessageFrame() | LeaveMessageFrame():
             await enforce(rt.limiter, "messages", f"messages:{session_id}", rt.settings.message_rate_per_session)
         case EventFrame() | FeedbackFrame() | RatingFrame():
             await enforce(rt.limiter, "events", f"events:{session_id}", rt.settings.event_rate_per_session)
+        case ResumeFrame() | TypingFrame() | HandoffRequestFrame():
+            await enforce(rt.limiter, "frames", f"frames:{session_id}", rt.settings.frame_rate_per_session)
 
 
 async def _handle_once_more_on_lost_store(frame, sender: FrameSender, chat_service: ChatService,

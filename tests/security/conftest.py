@@ -21,9 +21,11 @@ def with_limits(settings: Settings, **limits) -> Settings:
 
 @pytest.fixture(scope="module")
 def limited_server(backend_settings) -> Iterator[LiveServer]:
-    """A server with the default limits, except a small message bucket (a burst test stays short)."""
+    """A server with the default limits, except small per-session and per-agent buckets (a burst test
+    stays short)."""
     server = LiveServer(with_limits(backend_settings, message_rate_per_session=RateLimit(burst=8, per_minute=30),
                                     event_rate_per_session=RateLimit(burst=8, per_minute=30),
+                                    frame_rate_per_session=RateLimit(burst=8, per_minute=30),
                                     agent_frame_rate=RateLimit(burst=8, per_minute=30))).start()
     yield server
     server.stop()

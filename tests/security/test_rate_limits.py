@@ -179,6 +179,30 @@ async def test_behaviour_events_are_rate_limited_per_session(limited_server):
     await chat.close()
 
 
+async def test_resume_typing_and_handoff_frames_share_one_bucket_per_session(limited_server):
+    """Each of these frames costs a store read (a resume replays the whole conversation); before this
+    test they had no limit, and twenty sockets of one session flooding resumes made other shoppers'
+    replies 7 times slower. Now all sockets of a session draw from one bucket and the rest are refused."""
+    session = await start_session(limited_server.url)
+    sockets = [await ChatClient.open(limited_server.ws_url, session) for _ in range(2)]
+    floods = ({"type": "resume", "after_seq": 10**6}, {"type": "typing", "active": True})
+    for chat, frame in zip(sockets, floods, strict=True):
+        for _ in range(20):
+            await chat.send(frame)
+        await chat.send({"type": f"sentinel-{id(chat)}"})
+    limited = 0
+    for chat in sockets:
+        while (frame := await chat.recv_type("error"))["code"] != "bad_frame":
+            assert frame["code"] == "rate_limited" and frame["retry_after_ms"] > 0, frame
+            limited += 1
+    burst = limited_server.settings.frame_rate_per_session.burst
+    assert 40 - burst - 3 <= limited <= 40 - burst  # a token or two may refill meanwhile
+    _, reply = await sockets[0].say("hello")  # messages have their own bucket
+    assert reply["author"] == "bot"
+    for chat in sockets:
+        await chat.close()
+
+
 async def first_active_item(server) -> int:
     from assistant.store.models import Item
 
