@@ -63,7 +63,7 @@ class LeaveMessageFrame(BaseModel):
 
     type: Literal["leave_message"]
     text: TypedText
-    contact: str = Field(default="", max_length=200)
+    contact: TypedText = Field(default="", max_length=200)  # typed too: a card number pasted here goes as well
 
 
 class FeedbackFrame(BaseModel):

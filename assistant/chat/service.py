@@ -256,6 +256,7 @@ class ChatService:
             db.add(left)
             await db.commit()
         await self.bus.publish(AGENTS_CHANNEL, {"type": "queue_changed", "session_id": chat.id})
+        await self._warn_about_secrets(chat.id, f"{text} {contact}")  # no bot reply follows a left message
         return {"type": "message_left", "id": left.id}
 
     # ---- behaviour events ----

@@ -8,6 +8,7 @@ Exploit first (fails on the old main): a card number sent over the socket was st
 from __future__ import annotations
 
 import logging
+import uuid
 
 import httpx
 
@@ -86,3 +87,20 @@ async def test_contact_data_reaches_the_agent_but_not_the_review_list_or_trainin
         assert resp.status_code == 201, resp.text
     hits = sql_cells_containing(live_server.settings, [EMAIL, PHONE])
     assert {table for table, _, _ in hits} == {"messages"}  # kept only in the transcript, for the agent
+
+
+async def test_a_secret_typed_into_the_contact_field_of_a_left_message_is_removed(live_server):
+    """Exploit first (failed before the fix): only the text of a left message was redacted; a card number or
+    IBAN typed into its contact field was stored in `left_messages.contact` as typed, and nothing told the
+    shopper not to share them (no bot reply follows a left message)."""
+    mail = f"left.{uuid.uuid4().hex[:8]}@example.org"
+    chat = await ChatClient.open(live_server.ws_url, await start_session(live_server.url))
+    await chat.send({"type": "leave_message", "text": "please call me back", "contact": f"{mail} {CARD}, iban {IBAN}"})
+    frames = [await chat.recv_type("message_left", "reply", "error") for _ in range(2)]  # in either order
+    warning, = [f for f in frames if f["type"] == "reply"]
+    assert warning["author"] == "system" and "card number and bank account number" in warning["text"]
+    assert [f["type"] for f in frames if f["type"] != "reply"] == ["message_left"]
+    await chat.close()
+    assert sql_cells_containing(live_server.settings, _needles()) == []
+    stored = sql_cells_containing(live_server.settings, [f"{mail} [card number removed], iban [IBAN removed]"])
+    assert [(table, column) for table, column, _ in stored] == [("left_messages", "contact")]
