@@ -1,5 +1,7 @@
 """Log redaction: every log record's message and traceback pass through `mask_log_text` before any handler:
-personal data (`mask_personal`) and bearer tokens (a client that puts one in a URL must not leak it).
+personal data (`mask_personal`), bearer tokens (a client that puts one in a URL must not leak it) and a
+customer id in a URL path (`/api/admin/customers/{id}/...`, the access line of an export or erasure: the
+audit log says who read or erased whom, the logs need not).
 
 A `logging.Filter` on one logger only sees records logged on that logger, and one on a handler misses
 handlers added later (uvicorn's, a test's log capture), so the filter runs in the record factory: every
@@ -20,10 +22,12 @@ TOKEN_MASK = "[token removed]"
 # which uvicorn logs at INFO
 _JWT_RE = re.compile(r"eyJ[\w-]*\.[\w-]+\.[\w-]*")
 _TOKEN_PARAM_RE = re.compile(r"(?i)([?&](?:token|access_token|jwt|auth)=)[^&\s\"']+")
+_CUSTOMER_IN_PATH_RE = re.compile(r"(/customers/)[^/\s?#\"']+")
 
 
 def mask_log_text(text: str) -> str:
     """Tokens, then personal data, masked (a log line's whole text, or one of its arguments)."""
+    text = _CUSTOMER_IN_PATH_RE.sub(r"\1[customer id]", text)
     return mask_personal(_JWT_RE.sub(TOKEN_MASK, _TOKEN_PARAM_RE.sub(r"\1" + TOKEN_MASK, text)))
 
 

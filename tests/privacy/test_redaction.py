@@ -79,3 +79,25 @@ def test_log_records_are_masked_whatever_logger_or_handler(caplog):
     assert "[card number removed]" in caplog.text
     record = logging.LogRecord("n", logging.INFO, __file__, 1, "pw: %s", ("opensesame",), None)
     assert RedactingFilter().filter(record) and record.getMessage() == "pw: [password removed]"
+
+
+def test_an_access_log_line_is_masked_and_still_formatted_by_uvicorn():
+    """Exploit first (failed before the fix): the access line of an export or erasure named the customer's id.
+    Also here: a masked record keeps its five arguments, which uvicorn's access formatter unpacks (a record
+    masked as a whole failed with "not enough values to unpack" and its line was lost; fixed in 628d836)."""
+    from uvicorn.logging import AccessFormatter
+
+    install_log_redaction()
+    formatter = AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s', use_colors=False)
+
+    def access_line(path: str) -> str:
+        record = logging.getLogger("uvicorn.access").makeRecord(
+            "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+            ("127.0.0.1:5000", "GET", path, "1.1", 200), None)
+        return formatter.format(record)
+
+    line = access_line("/api/search?q=jane.doe@example.com")
+    assert line == '127.0.0.1:5000 - "GET /api/search?q=[e-mail hidden] HTTP/1.1" 200 OK'
+    erased = access_line("/api/admin/customers/cust-00042/data")
+    assert erased == '127.0.0.1:5000 - "GET /api/admin/customers/[customer id]/data HTTP/1.1" 200 OK'
+    assert access_line("/healthz") == '127.0.0.1:5000 - "GET /healthz HTTP/1.1" 200 OK'
