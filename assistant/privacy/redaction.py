@@ -146,14 +146,17 @@ _PASSWORD_WORDS = (
 )
 _PASSWORD_LINKS = (  # "is" in several languages, or a symbol
     r"(?<!\w)(?:is|was|ist|war|lautet|est|était|c'est|es|era|é|è|zijn|jest|to|är|er|on|je|это)(?!\w)"
+    r"|['’]s(?!\w)"  # "my password's …"
     r"|[=:>–—-]+"
 )
 _PASSWORD_RE = re.compile(
     rf"(?<!\w)(?:{_PASSWORD_WORDS})(?!\w)"  # the keyword
     r"(?:\s+(?:for|für|pour|para|per|voor|of|de|du|del|do|da|di)(?:\s+[\w-]+){1,3}?)?"  # "password for my account"
+    r"(?:\s+(?:i|we)\s+(?:use|used|have|had|set|chose|picked|typed|entered|created))?"  # "password I use is"
     rf"\s*(?:{_PASSWORD_LINKS})\s*"  # is / : / =
     r"(?:(?:now|jetzt|maintenant|ahora|agora|adesso|nu|teraz)\s+)?"
-    r"[\"'“”«‘]?(?P<secret>[^\s\"'“”«»‘’]{3,})",
+    # quoted, spaces and all ("hunter 22"), or up to the next space
+    r"(?:[\"“„«‘'](?P<quoted>[^\"“”„«»‘’'\n]{3,64}?)[\"”“»’']|[\"'“”„«‘]?(?P<secret>[^\s\"'“”„«»‘’]{3,}))",
     re.IGNORECASE,
 )
 # words after "my password is" that say something about it rather than being it
@@ -171,10 +174,11 @@ _NOT_A_PASSWORD = frozenset({
 
 def _passwords(text: str) -> Iterator[Finding]:
     for m in _PASSWORD_RE.finditer(text):
-        secret = m.group("secret").rstrip(".,;:)")
-        if secret.lower().strip(".,;!?") in _NOT_A_PASSWORD or not secret:
+        group = "quoted" if m.group("quoted") is not None else "secret"
+        secret = m.group(group) if group == "quoted" else m.group(group).rstrip(".,;:)")
+        if not secret.strip() or secret.split()[0].lower().strip(".,;!?") in _NOT_A_PASSWORD:
             continue
-        yield Finding(PASSWORD, m.start("secret"), m.start("secret") + len(secret))
+        yield Finding(PASSWORD, m.start(group), m.start(group) + len(secret))
 
 
 # ---------- contact data ----------
