@@ -36,9 +36,17 @@ WEB_DIR = REPO_ROOT / "web"
 log = logging.getLogger(__name__)
 
 
+def log_personal_data_operations() -> None:
+    """Erasures and retention runs are written to the server's log (INFO of `assistant.privacy`) whatever the
+    root level: `serve` sets WARNING, and each worker process of several starts with no logging set up."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s:  %(message)s")  # no-op once configured
+    logging.getLogger("assistant.privacy").setLevel(logging.INFO)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     install_log_redaction()
+    log_personal_data_operations()
     check_secret_key(settings.secret_key, settings.host, settings.demo_mode)  # InsecureSecretKey: no app
     if settings.demo_mode:
         log.warning("DEMO MODE: anyone may sign in as any demo customer (GET /api/demo/customers, unsigned "

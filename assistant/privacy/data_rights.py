@@ -4,6 +4,7 @@ line records the counts."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -13,6 +14,9 @@ from assistant.config import Settings
 from assistant.privacy.audit import CUSTOMER, EXPORT, Actor, add_audit
 from assistant.privacy.erasure import ErasureReport, erase_conversation, erase_customer, log_erasure
 from assistant.privacy.export import export_customer
+from assistant.store.database import flush_deleted
+
+log = logging.getLogger(__name__)
 
 
 async def export_customer_data(sessions: async_sessionmaker, customer_id: str, actor: Actor) -> dict[str, Any]:
@@ -40,6 +44,8 @@ async def _erase(sessions: async_sessionmaker, erase: Callable[[AsyncSession], A
     async with sessions() as db:
         report = await erase(db)
         await db.commit()
+    if not await flush_deleted(sessions):
+        log.warning("the SQLite write-ahead log was busy: erased rows stay in it until its next checkpoint")
     forget_derived(recommender, report.profile_keys)
     log_erasure(report, what, actor)
     return report

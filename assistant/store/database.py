@@ -37,6 +37,8 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA foreign_keys=ON")
+    # a deleted or moved row's bytes are zeroed, not left in free space of the file (erasure, retention)
+    cur.execute("PRAGMA secure_delete=ON")
     cur.close()
 
 
@@ -106,6 +108,18 @@ def autocommit_sessions(sessions: async_sessionmaker) -> async_sessionmaker:
     """
     engine: AsyncEngine = sessions.kw["bind"]
     return async_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
+
+
+async def flush_deleted(sessions: async_sessionmaker) -> bool:
+    """After rows were erased: SQLite copies its write-ahead log into the database file and empties it, so no
+    older version of an erased page stays in the log (the file's own copies are zeroed by secure_delete).
+    False when readers kept the log from being emptied. PostgreSQL reclaims deleted rows by (auto)vacuum."""
+    engine: AsyncEngine = sessions.kw["bind"]
+    if engine.dialect.name != "sqlite":
+        return True
+    async with engine.connect() as conn:
+        busy, _, _ = (await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).one()
+    return not busy
 
 
 def session_factory(engine: Engine) -> sessionmaker:

@@ -11,14 +11,19 @@ import logging
 import os
 import subprocess
 import sys
+import time
 import uuid
 
 import httpx
 import redis
 from sqlalchemy import func, select
 
-from assistant.store.models import AuditEntry, ChatSession, Order
+from assistant.config import Settings
+from assistant.store.database import make_engine, session_factory
+from assistant.store.models import AuditEntry, ChatSession, Customer, Order
+from tests.agent_console.client import add_agents
 from tests.chat.client import ChatClient, start_session
+from tests.conftest import _free_port
 from tests.privacy.scan import sql_cells_containing
 
 CLI_REDIS_URL = "redis://127.0.0.1:6379/3"
@@ -141,3 +146,69 @@ def test_cli_exports_and_erases_a_customer(live_server, customer, tmp_path):
     shared.close()
     missing = subprocess.run([*cli, "export", customer["id"]], env=env, capture_output=True, text=True, timeout=300)
     assert missing.returncode == 1 and "no customer" in missing.stderr
+
+
+async def test_erased_words_leave_no_copy_in_the_sqlite_files(sqlite_server):
+    """SQLite keeps deleted rows' bytes in free space of the database file and older page versions in its
+    write-ahead log: an erasure must leave neither (a `grep` of the state dir finds nothing).
+
+    Exploit first (failed before the fix): the erased customer's id and words were still in shop.db-wal."""
+    settings = sqlite_server.settings
+    cid = f"priv-{uuid.uuid4().hex[:10]}"
+    engine = make_engine(settings.resolved_database_url)
+    with session_factory(engine)() as db:
+        db.add(Customer(id=cid, name="Disk Trace", email=f"{cid}@example.org"))
+        db.commit()
+    engine.dispose()
+    admin, = add_agents(settings, 1, role="admin", name="Disk Admin")
+    phrase = f"my neighbour Wilhelmina {uuid.uuid4().hex[:8]} took the parcel"
+    chat = await ChatClient.open(sqlite_server.ws_url, await start_session(sqlite_server.url, cid))
+    await chat.say(phrase)
+    await chat.close()
+    async with httpx.AsyncClient(base_url=sqlite_server.url, headers=admin.headers, timeout=30) as http:
+        (await http.delete(f"/api/admin/customers/{cid}/data")).raise_for_status()
+    files = sorted(settings.state_dir.glob("shop.db*"))
+    assert files, settings.state_dir
+    left = [(f.name, needle) for f in files for needle in (phrase, cid) if needle.encode() in f.read_bytes()]
+    assert left == []
+
+
+def test_shopassist_serve_logs_each_erasure(shop_state, tmp_path):
+    """`shopassist serve` sets the root log level to WARNING; the erasure line (INFO) must still be written.
+
+    Exploit first (failed before the fix): a served erasure left no line in the server's log at all (only the
+    test's caplog, which lowers the level, ever saw it)."""
+    port = _free_port()
+    key = "privacy-log-test-key-of-32-bytes-or-more"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPASSIST_")}
+    env |= {"SHOPASSIST_STATE_DIR": str(shop_state), "SHOPASSIST_PORT": str(port), "SHOPASSIST_SECRET_KEY": key}
+    settings = Settings(state_dir=shop_state, secret_key=key)
+    cid = f"priv-{uuid.uuid4().hex[:10]}"
+    engine = make_engine(settings.resolved_database_url)
+    with session_factory(engine)() as db:
+        db.add(Customer(id=cid, name="Logged Erasure", email=f"{cid}@example.org"))
+        db.commit()
+    engine.dispose()
+    admin, = add_agents(settings, 1, role="admin", name="Log Admin")
+    stderr = tmp_path / "serve.err"
+    with stderr.open("w") as err:
+        server = subprocess.Popen([sys.executable, "-c", "from assistant.cli import app; app()", "serve"], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=admin.headers, timeout=30) as http:
+            for _ in range(1200):  # until the server answers (models load first)
+                try:
+                    if http.get("/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.1)
+            resp = http.delete(f"/api/admin/customers/{cid}/data")
+            assert resp.status_code == 200, resp.text
+            pseudonym = resp.json()["pseudonym"]
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    log = stderr.read_text()
+    assert f"erased a customer (now {pseudonym}) by admin {admin.agent_id}" in log, log[-2000:]
+    assert cid not in log  # neither in the erasure line nor in the access line of the request
