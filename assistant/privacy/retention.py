@@ -8,9 +8,10 @@ import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Text, cast, delete, func, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from assistant.store.database import flush_deleted
 from assistant.store.models import (
     BehaviourEvent,
     ChatSession,
@@ -59,17 +60,28 @@ async def apply_retention(db: AsyncSession, days: int, now: datetime | None = No
     report.left_messages = await _affected(db, delete(LeftMessage).where(LeftMessage.created_at < cutoff))
     # suggestions still waiting for an admin quote old transcripts; decided ones became FAQ entries or were dropped
     await db.execute(delete(FaqSuggestion).where(FaqSuggestion.created_at < cutoff))
+    # a session untouched for the period keeps no customer and nothing it remembered of the conversation (the
+    # dialogue context holds the product search typed), signed in or not; its counts stay
     report.sessions_anonymised = await _affected(db, update(ChatSession).where(
-        ChatSession.updated_at < cutoff, ChatSession.customer_id.is_not(None)).values(
-        customer_id=None, pending=None, dialogue=None))
+        ChatSession.updated_at < cutoff,
+        or_(ChatSession.customer_id.is_not(None), ChatSession.mood.is_not(None),
+            _holds_json(ChatSession.dialogue), _holds_json(ChatSession.pending))).values(
+        customer_id=None, pending=null(), dialogue=null(), mood=None))
     report.revoked_tokens = await _affected(db, delete(RevokedToken).where(RevokedToken.expires_at < now))
     return report
+
+
+def _holds_json(column):
+    """The JSON column holds a value (neither SQL NULL nor a JSON null)."""
+    return func.coalesce(cast(column, Text), "null") != "null"
 
 
 async def run_retention(sessions: async_sessionmaker, days: int) -> RetentionReport:
     async with sessions() as db:
         report = await apply_retention(db, days)
         await db.commit()
+    if any(report.counts().values()) and not await flush_deleted(sessions):
+        log.warning("the SQLite write-ahead log was busy: expired rows stay in it until its next checkpoint")
     if any(report.counts().values()):
         log.info("retention (%d days, before %s): %s", days, report.cutoff, report.counts())
     return report

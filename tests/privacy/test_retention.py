@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from assistant.privacy.retention import retention_loop
+from assistant.privacy.retention import run_retention
 from assistant.store.database import async_session_factory, make_async_engine
 from assistant.store.models import (
     BehaviourEvent,
@@ -25,6 +25,7 @@ from assistant.store.models import (
     RevokedToken,
     utcnow,
 )
+from tests.conftest import LiveServer
 
 
 def _old_conversation(db, customer: dict, days_old: int) -> dict:
@@ -73,17 +74,17 @@ def test_cli_erases_what_is_older_than_the_retention_period(live_server, custome
 
 
 async def test_the_servers_periodic_job_applies_retention(live_server, customer, db):
+    """A running server applies retention by itself, at start and every SHOPASSIST_RETENTION_INTERVAL_S."""
     sid = _old_conversation(db, customer, days_old=40)["session_id"]
-    engine = make_async_engine(live_server.settings.resolved_database_url)
-    job = asyncio.create_task(retention_loop(async_session_factory(engine), days=30, interval_s=0.2))
+    server = LiveServer(live_server.settings.model_copy(update={"retention_days": 30, "retention_interval_s": 0.2}))
+    server.start()
     try:
         for _ in range(600):  # until the job has run (each round is idempotent)
             if _left(db, sid)["messages"] == ["a new question"]:
                 break
             await asyncio.sleep(0.1)
     finally:
-        job.cancel()
-        await engine.dispose()
+        server.stop()
     assert _left(db, sid) == {"messages": ["a new question"], "events": 0, "left": 0, "customer": None,
                               "tokens": ["live"]}
 
@@ -100,3 +101,26 @@ def test_privacy_scrub_masks_secrets_stored_before_redaction_existed(live_server
     assert done.returncode == 0, done.stderr
     assert "messages" in done.stdout
     assert "card [card number removed], pw: [password removed]" in _left(db, sid)["messages"]
+
+
+async def test_retention_clears_what_an_old_anonymous_session_remembers(live_server, db):
+    """An anonymous session keeps its dialogue context (the product search typed, orders in focus) and a
+    pending confirmation in JSON on the session row: past the retention period they go like its messages.
+
+    Exploit first (failed before the fix): only sessions with a customer were anonymised; an anonymous
+    session's `dialogue` kept the shopper's words ("query") for ever."""
+    old = utcnow() - timedelta(days=40)
+    sid = uuid.uuid4().hex
+    words = f"a gift for my sister Ottilie {uuid.uuid4().hex[:6]}"
+    db.add(ChatSession(id=sid, created_at=old, updated_at=old, mood="angry",
+                       dialogue={"query": words, "topic": "product_search"},
+                       pending={"action": "cancel_order", "order_id": 1}))
+    db.commit()
+    engine = make_async_engine(live_server.settings.resolved_database_url)
+    try:
+        await run_retention(async_session_factory(engine), days=30)
+    finally:
+        await engine.dispose()
+    db.expire_all()
+    chat = db.get(ChatSession, sid)
+    assert (chat.dialogue, chat.pending, chat.mood) == (None, None, None)
