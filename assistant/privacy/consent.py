@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from assistant.store.models import BehaviourEvent, ChatSession, utcnow
@@ -14,8 +14,10 @@ from assistant.store.models import BehaviourEvent, ChatSession, utcnow
 
 async def set_activity_consent(sessions: async_sessionmaker, session_id: str, allowed: bool,
                                recommender: Any = None) -> bool:
-    """Store the choice; turning it off also erases the session's events and live profile. False: no session."""
+    """Store the choice; turning it off also erases the session's events and the live profile they fed (under
+    the customer id when signed in, else the session id). False: no session."""
     async with sessions() as db:
+        customer_id = await db.scalar(select(ChatSession.customer_id).where(ChatSession.id == session_id))
         res = await db.execute(update(ChatSession).where(ChatSession.id == session_id)
                                .values(activity_consent=allowed, updated_at=utcnow()))
         if res.rowcount != 1:
@@ -26,7 +28,7 @@ async def set_activity_consent(sessions: async_sessionmaker, session_id: str, al
     if not allowed:
         from assistant.privacy.data_rights import forget_derived
 
-        forget_derived(recommender, (session_id,))
+        forget_derived(recommender, (session_id, customer_id) if customer_id else (session_id,))
     return True
 
 

@@ -81,9 +81,12 @@ async def erase_sessions(db: AsyncSession, session_ids: list[str], report: Erasu
 
 
 async def erase_conversation(db: AsyncSession, session_id: str, actor: Actor) -> ErasureReport:
-    """A shopper's own conversation (the widget's delete button); the caller commits."""
+    """A shopper's own conversation (the widget's delete button); the caller commits. A signed-in shopper's
+    live profile, fed under their customer id by this conversation's events, is forgotten too."""
     report = ErasureReport(subject=session_id)
+    customer_id = await db.scalar(select(ChatSession.customer_id).where(ChatSession.id == session_id))
     await erase_sessions(db, [session_id], report)
+    report.profile_keys += (customer_id,) if customer_id else ()
     add_audit(db, actor, ERASE, SESSION, session_id)
     return report
 

@@ -114,3 +114,23 @@ async def test_without_consent_suggestions_read_only_the_current_message(live_se
         panels.append([s["item_id"] for s in panel["suggestions"]])
     with_history, anonymous = panels
     assert anonymous and with_history == anonymous
+
+
+async def test_a_signed_in_shopper_turning_consent_off_loses_their_live_profile(live_server, customer, db):
+    """A signed-in shopper's events feed the live profile kept under their customer id, not the session id.
+
+    Exploit first (failed before the fix): switching off forgot the profile under the session id only, so the
+    customer's live profile (in memory or Redis) kept the events of the conversation."""
+    rec = live_server.app.state.runtime.recommender.current
+    assert rec is not None, "the test shop has a recommender"
+    session = await start_session(live_server.url, customer["id"])
+    chat = await ChatClient.open(live_server.ws_url, session)
+    assert (await _view(chat, customer["item_id"]))["recorded"] is True
+    await chat.close()
+    assert rec.profiles.events(customer["id"])
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=30,
+                                 headers={"Authorization": f"Bearer {session['token']}"}) as http:
+        resp = await http.put(f"/api/sessions/{session['session_id']}/consent", json={"activity": False})
+        assert resp.status_code == 200
+    assert rec.profiles.events(customer["id"]) == []
+    assert _events(db, session["session_id"]) == 0
