@@ -22,7 +22,7 @@ TOKEN_MASK = "[token removed]"
 # which uvicorn logs at INFO
 _JWT_RE = re.compile(r"eyJ[\w-]*\.[\w-]+\.[\w-]*")
 _TOKEN_PARAM_RE = re.compile(r"(?i)([?&](?:token|access_token|jwt|auth)=)[^&\s\"']+")
-_CUSTOMER_IN_PATH_RE = re.compile(r"(/customers/)[^/\s?#\"']+")
+_CUSTOMER_IN_PATH_RE = re.compile(r"(/customers/)(?!\[customer id\])[^/\s?#\"']+")  # idempotent: masked twice
 
 
 def mask_log_text(text: str) -> str:
