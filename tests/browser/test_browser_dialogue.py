@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from assistant.store.database import make_engine, session_factory
 from assistant.store.models import ChatSession, Customer, FaqSuggestion, MessageFeedback, Order
-from tests.agent_console.client import PASSWORD, add_agents
+from tests.agent_console.client import PASSWORD, add_agents, waiting_shopper
 from tests.browser.test_browser_widget import ok
 from tests.browser.test_browser_widget import query as rows
 from tests.chat.client import ChatClient, customer_sig, start_session
@@ -109,6 +109,7 @@ def test_a_closed_conversation_offers_stars_and_stores_the_rating(browser, sqlit
 async def test_the_console_marks_an_angry_shopper_and_the_admin_accepts_a_suggested_entry(browser, sqlite_server):
     agent, = add_agents(sqlite_server.settings, 1, name="Moe")
     admin, = add_agents(sqlite_server.settings, 1, role="admin", name="Ida")
+    calm = await waiting_shopper(sqlite_server)  # waits longer, but calm
     angry = await ChatClient.open(sqlite_server.ws_url, await start_session(sqlite_server.url))
     question = f"Do you engrave pens with a name? ({uuid.uuid4().hex[:6]})"
     await angry.say(question)
@@ -122,6 +123,8 @@ async def test_the_console_marks_an_angry_shopper_and_the_admin_accepts_a_sugges
         {"do": "click", "selector": "#login-form button[type=submit]"},
         {"do": "wait", "selector": f'.session-item[data-session-id="{session_id}"] .mood', "timeout_ms": WAIT_MS},
         {"do": "texts", "selector": f'.session-item[data-session-id="{session_id}"] .mood', "as": "marker"},
+        {"do": "eval", "as": "queue", "expression": (
+            "[...document.querySelectorAll('#waiting .session-item')].map((n) => n.dataset.sessionId)")},
         {"do": "click", "selector": f'.session-item[data-session-id="{session_id}"]'},
         {"do": "wait", "selector": "#claim:not([disabled])", "timeout_ms": WAIT_MS},
         {"do": "click", "selector": "#claim"},
@@ -132,6 +135,8 @@ async def test_the_console_marks_an_angry_shopper_and_the_admin_accepts_a_sugges
         {"do": "wait_text", "selector": "#session-meta", "text": "mood: angry"},
     ]))
     assert "angry" in values["marker"][0]
+    queue = values["queue"]  # the console lists the angry shopper above the calm one who waited longer
+    assert queue.index(session_id) < queue.index(calm.session["session_id"]), queue
     (suggestion_id,), = rows(sqlite_server, select(FaqSuggestion.id).where(FaqSuggestion.session_id == session_id))
     admin_values = ok(browser([
         {"do": "goto", "url": f"{sqlite_server.url}/admin/"},
@@ -156,6 +161,7 @@ async def test_the_console_marks_an_angry_shopper_and_the_admin_accepts_a_sugges
     with httpx.Client(base_url=sqlite_server.url, headers=admin.headers) as http:
         assert http.get(f"/api/admin/faq/{faq_id}").json()["answer"] == "Yes: we engrave a name on any pen for $2."
     await angry.close()
+    await calm.close()
 
 
 async def test_the_console_shows_the_order_card_and_the_admin_page_lists_unhelpful_entries(browser, sqlite_server):
