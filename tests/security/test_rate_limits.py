@@ -33,7 +33,8 @@ def from_address(address: str) -> dict[str, str]:
     return {"X-Forwarded-For": address}
 
 
-async def test_forty_wrong_passwords_are_answered_429_with_a_growing_retry_after(limited_server):
+async def test_forty_wrong_passwords_are_answered_429_with_retry_after(limited_server):
+    """Old main: all forty answered 401. (That the wait grows: the test after this one.)"""
     agent, = add_agents(limited_server.settings, 1, name="Guessed")
     async with httpx.AsyncClient(base_url=limited_server.url, timeout=60, headers=from_address("203.0.113.7")) as http:
         answers = [await http.post("/api/agent/login", json={"email": agent.email, "password": f"guess-{i}"})
