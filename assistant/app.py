@@ -26,6 +26,7 @@ from assistant.api.hardening import (
 from assistant.chat import socket as chat_socket
 from assistant.config import REPO_ROOT, Settings, get_settings
 from assistant.handoff import socket as agent_socket
+from assistant.heap import freeze_startup_heap
 from assistant.limits import RateLimited
 from assistant.privacy.log_redaction import install_log_redaction
 from assistant.privacy.retention import retention_loop
@@ -56,6 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         await asyncio.to_thread(warm_dummy_password_hash)  # the first unknown e-mail costs what the others do
         app.state.runtime = await build_runtime(settings)
+        if settings.gc_freeze_startup_heap:
+            freeze_startup_heap()
         retention = asyncio.create_task(retention_loop(app.state.runtime.sessions, settings.retention_days,
                                                        settings.retention_interval_s))
         try:

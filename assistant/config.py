@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     # the event loop gives the GIL up on every database round trip (psycopg, aiosqlite); getting it back from a
     # thread (retrieval, models) took up to Python's default 5 ms: 0.5 ms answered 10 % more turns under load
     gil_switch_interval_ms: float = Field(default=0.5, gt=0)
+    gc_freeze_startup_heap: bool = Field(default=True, description=(
+        "freeze the loaded models and libraries out of Python's full garbage collections (assistant/heap.py): "
+        "each walked ~640k objects and stalled the event loop for 0.5-1.3 s"))
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default=["*"], description="origins whose pages may call the API (the embedded widget); a JSON list or "
         "comma-separated; '*' is safe because the widget sends bearer tokens, not cookies")

@@ -24,6 +24,8 @@ ANSWER_SWEPT = Counter("shopassist_answers_swept_total", "Pending messages claim
 RATE_LIMITED = Counter("shopassist_rate_limited_total", "Requests and frames refused by a rate limit", ["what"])
 PASSWORD_CHECKS = Counter("shopassist_password_checks_total",
                           "argon2 verifications of logins (an unknown e-mail is checked against a dummy hash)")
+GC_FROZEN_OBJECTS = Gauge("shopassist_gc_frozen_objects", "Objects of the start-up heap left out of the garbage "
+                          "collector's full collections (assistant/heap.py)")
 AGENT_ACTIONS = Counter("shopassist_agent_actions_total", "Agent console actions on sessions", ["action"])
 
 # dashboard figures over the admin window (stats_window_hours), recomputed from SQL when /metrics is scraped

@@ -11,6 +11,7 @@ from typing import Any
 from assistant.admin.retraining import _set, job_view, run_in_background
 from assistant.cluster.announcements import ModelInstalled, announce
 from assistant.cluster.jobs import open_job
+from assistant.heap import refreeze_after_swap
 from assistant.runtime import load_recommender
 from assistant.store.database import make_engine
 from recommender.config import RecommenderConfig
@@ -57,6 +58,7 @@ async def _run(runtime, job_id: int) -> None:
         new = await asyncio.to_thread(fit_and_save, runtime.settings, old.profiles if old else None)
         # one reference assignment: calls in flight finish on the old model, the next ones use the new
         runtime.recommender.current = new
+        refreeze_after_swap()
         await announce(runtime, ModelInstalled(model="recommender", job_id=job_id))
         await _set(runtime.sessions, job_id, status="accepted", progress=1.0, finished=True, phase="done",
                    items=len(new.item_ids))

@@ -190,10 +190,12 @@ def install_model(settings: Settings, candidate: Path, job_id: int) -> None:
 
 async def swap_classifier(runtime, settings: Settings) -> None:
     """Load the installed model and hand it to the running intent service (no restart, no pause)."""
+    from assistant.heap import refreeze_after_swap
     from assistant.intent.classifier import IntentClassifier
 
     classifier = await asyncio.to_thread(IntentClassifier.from_settings, settings)
     runtime.intent_service.replace_classifier(classifier)
+    refreeze_after_swap()
 
 
 # ---- in the training process ----

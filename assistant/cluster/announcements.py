@@ -103,6 +103,7 @@ async def catch_up(runtime, seen: dict[str, float]) -> dict[str, float]:
 async def apply(runtime, announcement: ModelInstalled | ItemAdded) -> None:
     from assistant.admin.catalogue import teach_missing_items
     from assistant.admin.retraining import swap_classifier
+    from assistant.heap import refreeze_after_swap
     from assistant.runtime import load_recommender
 
     match announcement:
@@ -112,6 +113,7 @@ async def apply(runtime, announcement: ModelInstalled | ItemAdded) -> None:
             old = runtime.recommender.current
             new = await asyncio.to_thread(load_recommender, runtime.settings, old.profiles if old else None)
             runtime.recommender.current = new
+            refreeze_after_swap()
             await teach_missing_items(runtime.sessions, runtime.recommender)
         case ItemAdded():
             await teach_missing_items(runtime.sessions, runtime.recommender, [announcement.item_id])
