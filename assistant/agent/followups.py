@@ -72,7 +72,8 @@ FOLLOW_UPS: tuple[FollowUp, ...] = (
                                r".*\b(?:shipping|delivery)?\s*address\b"),
              "customer", "change_address"),
     FollowUp("change_quantity", _p(r"\b(?:quantity|qty)\b.*\bto\s+\d{1,2}\b"), "customer", "change_item"),
-    FollowUp("remove_from_order", _p(r"\b(?:remove|delete|take out)\b.+\bfrom (?:my |the )?order\b"),
+    FollowUp("remove_from_order", _p(r"\b(?:remove|delete|take out)\b.+\bfrom (?:my |the )?order\b"
+                                     r"|\b(?:don'?t|do not) want (?!to\b).+\b(?:any ?more|after all)\b"),
              "customer", "change_item"),
     FollowUp("payment_problem", _p(r"\b(?:payment|card|charged|paid)\b.*\b(?:fail\w*|declin\w*|twice|double|wrong"
                                    r"|problem|issue|error)\b"), "customer", "payment_issue"),

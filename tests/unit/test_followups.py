@@ -134,3 +134,12 @@ def test_account_and_policy_questions_are_not_order_actions(text):
 ])
 def test_order_actions_worded_plainly_still_resolve(text, route):
     assert resolve_followup(text, EMPTY, True).route == route
+
+
+def test_i_dont_want_an_item_any_more_is_a_change_to_the_order():
+    """Failed before the fix: "I don't want the desk calendar any more" from a signed-in shopper with an open
+    order was read by the quick model as a product search and listed calendars."""
+    row = resolve_followup("I don't want the GLANCE desk calendar any more", EMPTY, True)
+    assert row is not None and row.route == "change_item"
+    assert resolve_followup("I don't want to wait any more", EMPTY, True) is None
+    assert resolve_followup("I don't want the calendar any more", EMPTY, False) is None  # anonymous
