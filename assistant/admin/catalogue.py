@@ -116,7 +116,7 @@ class CatalogueService:
             item = await db.get(Item, item_id)
             if item is None:
                 raise ItemNotFound(f"no item {item_id}")
-            before = product_document(item)
+            before = product_document(item) if item.active else None  # None: not in the product index
             for name, value in patch.model_dump(exclude_none=True).items():
                 setattr(item, name, value)
             item.updated_at = utcnow()
@@ -125,9 +125,14 @@ class CatalogueService:
             return item_view(item)
 
     async def _commit(self, db, item: Item, before: ProductDocument | None) -> None:
-        after = product_document(item)
+        """Index the item as it now is, then commit; the index is put back if either fails. The product
+        index holds the items on sale only: a withdrawn item leaves it (a search's pool is not spent on
+        items it may not show) and comes back when it is on sale again."""
         try:
-            await asyncio.to_thread(self.products.upsert, [after])
+            if item.active:
+                await asyncio.to_thread(self.products.upsert, [product_document(item)])
+            else:
+                await asyncio.to_thread(self.products.delete, [item.id])
         except Exception as e:
             await db.rollback()
             await self._restore_index(item.id, before)
@@ -189,8 +194,8 @@ def update_item_texts(db: Session, folder: Path) -> int:
 
 
 def reindex_products(db: Session, products: ProductIndex) -> int:
-    """Make the product collection hold exactly the store's items, with their current text."""
-    items = list(db.scalars(select(Item)))
+    """Make the product collection hold exactly the store's items on sale, with their current text."""
+    items = list(db.scalars(select(Item).where(Item.active.is_(True))))
     stale = products.ids() - {i.id for i in items}
     products.delete(stale)
     products.upsert([product_document(i) for i in items])

@@ -38,9 +38,24 @@ async def test_a_new_item_and_its_new_price_are_in_the_next_answer(admin_api, ad
     assert card is not None and card["price"] == 7.99
     assert admin_api.get(f"/api/admin/items/{item_id}").json()["stock"] == 40
 
-    # withdrawn from sale: no longer found nor suggested (on the old main it still was)
+    # withdrawn from sale: no longer found nor suggested (on the old main it still was), and out of the
+    # product index, so a search's pool is not spent on it (it stayed indexed, filtered at card look-up)
     assert admin_api.put(f"/api/admin/items/{item_id}", json={"active": False}).status_code == 200
     assert card_for(await ask(admin_server, ASKED), item_id) is None
+    assert item_id not in indexed_products(admin_server)
+    # on sale again: found again
+    assert admin_api.put(f"/api/admin/items/{item_id}", json={"active": True}).status_code == 200
+    assert item_id in indexed_products(admin_server)
+    assert card_for(await ask(admin_server, ASKED), item_id) is not None
+
+
+def indexed_products(server) -> set[int]:
+    from retrieval.chroma_store import MiniLMEmbeddingFunction, make_chroma_client
+    from retrieval.product_index import ProductIndex
+
+    settings = server.settings
+    return ProductIndex(make_chroma_client(settings.resolved_chroma_path, settings.chroma_url),
+                        MiniLMEmbeddingFunction()).ids()
 
 
 def test_invalid_item_changes_are_refused(admin_api):
