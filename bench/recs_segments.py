@@ -1,7 +1,8 @@
 """Where the recommender's NDCG@10 comes from: the test rows split by what their target is.
 
 Segments: the target is the last history item (a repeat), elsewhere in the history, cold (no interaction in the
-training folder) or warm and outside the history. Per segment: rows, share, HR@10, NDCG@10 and its share of the
+training folder) or warm and outside the history; and the rows whose history holds an item never trained on
+against the rest. Per segment: rows, share, HR@10, NDCG@10 and its share of the
 total NDCG@10 points; also where the last history item ranks. Trains like `recs_splits.py` (same splits).
 
     nice -n 19 .venv/bin/python bench/recs_segments.py amazon_industrial --splits "training period" \
@@ -64,6 +65,12 @@ def breakdown(rows, target_ranks: np.ndarray, trained: set[int]) -> dict:
                          "hr@10": round(report["hr@10"], 4), "ndcg@10": round(report["ndcg@10"], 4),
                          "points": round(float(gains[mask].sum() / len(rows)), 4),
                          "rank1": round(float(np.mean(target_ranks[mask] == 1)), 3)}
+    untrained = np.array([any(i not in trained for i in h) for h in rows.histories], dtype=bool)
+    for name, mask in (("history with an untrained item", untrained), ("history all trained", ~untrained)):
+        if mask.any():
+            report = ranking_report(target_ranks[mask], (10,))
+            out[name] = {"n": int(mask.sum()), "hr@10": round(report["hr@10"], 4),
+                         "ndcg@10": round(report["ndcg@10"], 4)}
     return out
 
 
