@@ -170,6 +170,8 @@ class Settings(BaseSettings):
     frustration_angry_at: float = Field(default=0.85, description="mood score from which a message is angry "
                                         "(handed over at once, first in the queue)")
     frustration_complaint_weight: float = 0.5
+    frustration_sentiment_weight: float = Field(default=0.5, ge=0, le=1, description=(
+        "weight of VADER's negative valence in the mood score (bench/frustration_eval.py; 0 turns it off)"))
     resolution_tags: tuple[str, ...] = ("resolved", "refunded", "replaced", "order_changed", "no_response",
                                         "duplicate", "spam", "other")
     agent_recent_orders: int = 5

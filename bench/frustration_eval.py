@@ -57,6 +57,8 @@ def main() -> None:
     result = {
         "rows": len(rows),
         "lexicon_frustrated": precision_recall([lexicon_score(t) >= policy.frustrated_at for t in texts], upset),
+        "lexicon_and_sentiment_frustrated": precision_recall(
+            [FrustrationPolicy(complaint_weight=0).read_mood(t).label != "calm" for t in texts], upset),
         "combined_frustrated": precision_recall([m.label != "calm" for m in moods], upset),
         "combined_angry": precision_recall([m.label == "angry" for m in moods], angry),
     }

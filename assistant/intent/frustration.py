@@ -1,5 +1,7 @@
-"""The frustration signal of a shopper message: a lexicon score combined with the intent model's
-belief that the message is a complaint (measured on bench/data/frustration.jsonl, see BENCHMARKS.md).
+"""The frustration signal of a shopper message: the project's frustration lexicon, VADER's sentiment
+(a rule-based valence lexicon, `vaderSentiment` on PyPI: it knows thousands of words ours does not) and the
+intent model's belief that the message is a complaint, combined by noisy-OR (measured on
+bench/data/frustration.jsonl and the held-out bench/data/frustration_probe.jsonl, see BENCHMARKS.md).
 
 What the signal says (`read_mood`) is kept apart from what the dialogue does about it
 (`FrustrationPolicy`: hand over at once when strong, or on the Nth frustrated message).
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -48,6 +51,18 @@ def lexicon_score(text: str) -> float:
     return round(1.0 - math.exp(-1.6 * points), 4)
 
 
+@cache
+def _vader():
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    return SentimentIntensityAnalyzer()
+
+
+def negativity(text: str) -> float:
+    """0..1: how negative VADER reads the text (its compound valence below zero; a positive text is 0)."""
+    return round(max(0.0, -_vader().polarity_scores(text)["compound"]), 4)
+
+
 def complaint_belief(reading: dict[str, Any] | None) -> float:
     """The intent model's probability that the message is a complaint (top intent or an alternative)."""
     if not reading:
@@ -69,13 +84,15 @@ class FrustrationPolicy(BaseModel):
     """Thresholds on the combined score, and what the dialogue does about them."""
 
     complaint_weight: float = 0.5
+    sentiment_weight: float = 0.5  # VADER alone reads at most "frustrated", never "angry"
     frustrated_at: float = 0.5
     angry_at: float = 0.85
     handoff_after: int = 2  # frustrated messages in a session; 0 = never on repetition
 
     def read_mood(self, text: str, reading: dict[str, Any] | None = None) -> Mood:
-        # noisy-OR: either source alone can raise the score; together they raise it more, never past 1
-        score = 1.0 - (1.0 - lexicon_score(text)) * (1.0 - self.complaint_weight * complaint_belief(reading))
+        # noisy-OR: each source alone can raise the score; together they raise it more, never past 1
+        score = 1.0 - ((1.0 - lexicon_score(text)) * (1.0 - self.complaint_weight * complaint_belief(reading))
+                       * (1.0 - self.sentiment_weight * negativity(text)))
         label = "angry" if score >= self.angry_at else "frustrated" if score >= self.frustrated_at else "calm"
         return Mood(score=round(score, 4), label=label)
 
@@ -92,6 +109,7 @@ class FrustrationPolicy(BaseModel):
 
 def policy_from_settings(settings: Any) -> FrustrationPolicy:
     return FrustrationPolicy(complaint_weight=settings.frustration_complaint_weight,
+                             sentiment_weight=settings.frustration_sentiment_weight,
                              frustrated_at=settings.frustration_frustrated_at,
                              angry_at=settings.frustration_angry_at,
                              handoff_after=settings.handoff_after_frustrated)
