@@ -118,3 +118,23 @@ async def claimed_chat(server, name: str) -> tuple[AgentAccount, ChatClient, Age
     async with api(server, agent) as http:
         assert (await http.post(f"/api/agent/sessions/{shopper.session['session_id']}/claim")).status_code == 200
     return agent, shopper, await AgentSocket.open(server, agent)
+
+
+def console_sign_in(server, agent, session_id: str) -> list[dict]:
+    """Browser steps (tests/browser/drive.mjs): an agent opens the console on a session and signs in."""
+    return [
+        {"do": "goto", "url": f"{server.url}/agent/#{session_id}"},
+        {"do": "fill", "selector": "#login-email", "value": agent.email},
+        {"do": "fill", "selector": "#login-password", "value": PASSWORD},
+        {"do": "click", "selector": "#login-form button[type=submit]"},
+    ]
+
+
+def admin_sign_in(server, admin) -> list[dict]:
+    """Browser steps: an admin opens the admin page and signs in."""
+    return [
+        {"do": "goto", "url": f"{server.url}/admin/"},
+        {"do": "fill", "selector": "#login-email", "value": admin.email},
+        {"do": "fill", "selector": "#login-password", "value": PASSWORD},
+        {"do": "click", "selector": "#login-submit"},
+    ]

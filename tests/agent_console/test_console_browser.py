@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.agent_console.client import PASSWORD, add_agents, api
+from tests.agent_console.client import add_agents, api, console_sign_in
 from tests.chat.client import ChatClient, start_session
 
 pytestmark = pytest.mark.browser
@@ -45,13 +45,8 @@ def new_waiting_session(server, agent, before: set[str], timeout_s: float = 90) 
 
 
 def sign_in(server, agent, session_id: str) -> list[dict]:
-    return [
-        {"do": "goto", "url": f"{server.url}/agent/#{session_id}"},
-        {"do": "fill", "selector": "#login-email", "value": agent.email},
-        {"do": "fill", "selector": "#login-password", "value": PASSWORD},
-        {"do": "click", "selector": "#login-form button[type=submit]"},
-        {"do": "wait", "selector": f'.session-item[data-session-id="{session_id}"]', "timeout_ms": WAIT_MS},
-    ]
+    return [*console_sign_in(server, agent, session_id),
+            {"do": "wait", "selector": f'.session-item[data-session-id="{session_id}"]', "timeout_ms": WAIT_MS}]
 
 
 def test_an_agent_signs_in_claims_and_the_reply_shows_in_the_widget(console_browser, sqlite_server, console_agent):

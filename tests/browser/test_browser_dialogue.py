@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from assistant.store.database import make_engine, session_factory
 from assistant.store.models import ChatSession, Customer, FaqSuggestion, MessageFeedback, Order
-from tests.agent_console.client import PASSWORD, add_agents, waiting_shopper
+from tests.agent_console.client import add_agents, admin_sign_in, console_sign_in, waiting_shopper
 from tests.browser.test_browser_widget import ok
 from tests.browser.test_browser_widget import query as rows
 from tests.chat.client import ChatClient, customer_sig, start_session
@@ -106,6 +106,7 @@ def test_a_closed_conversation_offers_stars_and_stores_the_rating(browser, sqlit
     assert rating == 4
 
 
+
 async def test_the_console_marks_an_angry_shopper_and_the_admin_accepts_a_suggested_entry(browser, sqlite_server):
     agent, = add_agents(sqlite_server.settings, 1, name="Moe")
     admin, = add_agents(sqlite_server.settings, 1, role="admin", name="Ida")
@@ -117,10 +118,7 @@ async def test_the_console_marks_an_angry_shopper_and_the_admin_accepts_a_sugges
     assert reply["handoff"] is True
     session_id = angry.session["session_id"]
     values = ok(browser([
-        {"do": "goto", "url": f"{sqlite_server.url}/agent/#{session_id}"},
-        {"do": "fill", "selector": "#login-email", "value": agent.email},
-        {"do": "fill", "selector": "#login-password", "value": PASSWORD},
-        {"do": "click", "selector": "#login-form button[type=submit]"},
+        *console_sign_in(sqlite_server, agent, session_id),
         {"do": "wait", "selector": f'.session-item[data-session-id="{session_id}"] .mood', "timeout_ms": WAIT_MS},
         {"do": "texts", "selector": f'.session-item[data-session-id="{session_id}"] .mood', "as": "marker"},
         {"do": "eval", "as": "queue", "expression": (
@@ -139,10 +137,7 @@ async def test_the_console_marks_an_angry_shopper_and_the_admin_accepts_a_sugges
     assert queue.index(session_id) < queue.index(calm.session["session_id"]), queue
     (suggestion_id,), = rows(sqlite_server, select(FaqSuggestion.id).where(FaqSuggestion.session_id == session_id))
     admin_values = ok(browser([
-        {"do": "goto", "url": f"{sqlite_server.url}/admin/"},
-        {"do": "fill", "selector": "#login-email", "value": admin.email},
-        {"do": "fill", "selector": "#login-password", "value": PASSWORD},
-        {"do": "click", "selector": "#login-submit"},
+        *admin_sign_in(sqlite_server, admin),
         {"do": "click", "selector": '#tabs [data-tab="dashboard"]'},
         # the trend counts the angry message of this test (an empty chart says "no data in this window")
         {"do": "wait_text", "selector": "#chart-mood", "text": "angry", "timeout_ms": WAIT_MS},
@@ -180,10 +175,7 @@ async def test_the_console_shows_the_order_card_and_the_admin_page_lists_unhelpf
     session_id = shopper.session["session_id"]
     card = f'#transcript .order-card[data-order-id="{order_id}"]'
     values = ok(browser([
-        {"do": "goto", "url": f"{sqlite_server.url}/agent/#{session_id}"},
-        {"do": "fill", "selector": "#login-email", "value": agent.email},
-        {"do": "fill", "selector": "#login-password", "value": PASSWORD},
-        {"do": "click", "selector": "#login-form button[type=submit]"},
+        *console_sign_in(sqlite_server, agent, session_id),
         {"do": "wait", "selector": f'.session-item[data-session-id="{session_id}"]', "timeout_ms": WAIT_MS},
         {"do": "click", "selector": f'.session-item[data-session-id="{session_id}"]'},
         {"do": "wait", "selector": card, "timeout_ms": WAIT_MS},
@@ -202,10 +194,7 @@ async def test_the_console_shows_the_order_card_and_the_admin_page_lists_unhelpf
     await asker.recv_type("feedback_ack")
     await asker.close()
     admin_values = ok(browser([
-        {"do": "goto", "url": f"{sqlite_server.url}/admin/"},
-        {"do": "fill", "selector": "#login-email", "value": admin.email},
-        {"do": "fill", "selector": "#login-password", "value": PASSWORD},
-        {"do": "click", "selector": "#login-submit"},
+        *admin_sign_in(sqlite_server, admin),
         {"do": "click", "selector": '#tabs [data-tab="dashboard"]'},
         {"do": "wait_text", "selector": "#chart-helpful-faq", "text": f"FAQ #{faq_id}", "timeout_ms": WAIT_MS},
         {"do": "click", "selector": '#tabs [data-tab="learning"]'},

@@ -50,6 +50,14 @@ async def _a_customer_conversation(server, customer: dict, staff: dict) -> dict:
     return {"session_id": sid, "phrase": phrase}
 
 
+
+def add_customer(settings, customer_id: str, name: str) -> None:
+    engine = make_engine(settings.resolved_database_url)
+    with session_factory(engine)() as db:
+        db.add(Customer(id=customer_id, name=name, email=f"{customer_id}@example.org"))
+        db.commit()
+    engine.dispose()
+
 async def test_export_holds_every_session_message_event_order_and_feedback(live_server, staff, customer):
     talk = await _a_customer_conversation(live_server, customer, staff)
     async with httpx.AsyncClient(base_url=live_server.url, headers=staff["admin"].headers, timeout=30) as http:
@@ -155,11 +163,7 @@ async def test_erased_words_leave_no_copy_in_the_sqlite_files(sqlite_server):
     Exploit first (failed before the fix): the erased customer's id and words were still in shop.db-wal."""
     settings = sqlite_server.settings
     cid = f"priv-{uuid.uuid4().hex[:10]}"
-    engine = make_engine(settings.resolved_database_url)
-    with session_factory(engine)() as db:
-        db.add(Customer(id=cid, name="Disk Trace", email=f"{cid}@example.org"))
-        db.commit()
-    engine.dispose()
+    add_customer(settings, cid, "Disk Trace")
     admin, = add_agents(settings, 1, role="admin", name="Disk Admin")
     phrase = f"my neighbour Wilhelmina {uuid.uuid4().hex[:8]} took the parcel"
     chat = await ChatClient.open(sqlite_server.ws_url, await start_session(sqlite_server.url, cid))
@@ -187,11 +191,7 @@ def test_shopassist_serve_logs_each_erasure(shop_state, tmp_path):
     env |= {"SHOPASSIST_STATE_DIR": str(shop_state), "SHOPASSIST_PORT": str(port), "SHOPASSIST_SECRET_KEY": key}
     settings = Settings(state_dir=shop_state, secret_key=key)
     cid = f"priv-{uuid.uuid4().hex[:10]}"
-    engine = make_engine(settings.resolved_database_url)
-    with session_factory(engine)() as db:
-        db.add(Customer(id=cid, name="Logged Erasure", email=f"{cid}@example.org"))
-        db.commit()
-    engine.dispose()
+    add_customer(settings, cid, "Logged Erasure")
     admin, = add_agents(settings, 1, role="admin", name="Log Admin")
     stderr = tmp_path / "serve.err"
     with stderr.open("w") as err:

@@ -135,6 +135,7 @@
     open: false,
     started: false,
     creating: null,
+    generation: 0, // counts restarts: a session asked for before the latest one is dropped
     customerId: PAGE_CUSTOMER ? PAGE_CUSTOMER.id : null, // who to sign in again if the stored session is refused
     customerSig: PAGE_CUSTOMER ? PAGE_CUSTOMER.sig : null, // the shop's signature of customerId
     lastStatusKey: '',
@@ -637,6 +638,9 @@
   // ---------------------------------------------------------------- network
 
   async function createSession(customerId, customerSig) {
+    // a sign-in or sign-out (restart) while this request is out makes its session unwanted: the widget
+    // would otherwise take whichever answer came last (a guest session after a sign-in, or the reverse)
+    const generation = state.generation;
     const body = customerId ? { customer_id: customerId } : {};
     if (state.activity !== null) body.activity_consent = state.activity;
     if (customerId && customerSig) body.customer_sig = customerSig;
@@ -649,6 +653,11 @@
       throw error;
     }
     const data = await response.json();
+    if (generation !== state.generation) {
+      const superseded = new Error('a newer session was asked for');
+      superseded.superseded = true;
+      throw superseded;
+    }
     state.session = {
       session_id: data.session_id, token: data.token,
       customer_id: data.customer_id || customerId || null, customer_name: data.customer_name || null,
@@ -663,8 +672,9 @@
   function ensureSession() {
     if (state.session) return Promise.resolve(state.session);
     if (!state.creating) {
-      state.creating = createSession(state.customerId || null, state.customerSig || null)
-        .finally(() => { state.creating = null; });
+      const creating = createSession(state.customerId || null, state.customerSig || null)
+        .finally(() => { if (state.creating === creating) state.creating = null; });
+      state.creating = creating;
     }
     return state.creating;
   }
@@ -683,6 +693,7 @@
     try {
       await ensureSession();
     } catch (error) {
+      if (error.superseded) return; // the restart that superseded it connects its own session
       if (error.status === 403) {
         // the shop's signature is refused: go on as a guest rather than retry a proof that cannot pass
         state.customerId = null;
@@ -867,6 +878,8 @@
   /** Leave the current conversation and start a new one (optionally as a demo customer). */
   async function restart(customerId, customerSig) {
     disconnect();
+    state.generation += 1;
+    state.creating = null;
     state.session = null;
     state.pending = [];
     persist();
@@ -875,6 +888,7 @@
     try {
       await createSession(customerId || null, customerSig || null);
     } catch (error) {
+      if (error.superseded) return publicSession(); // a later sign-in or sign-out won
       const refusal = { 403: 'The shop could not confirm who you are.', 404: 'That customer does not exist.' };
       showToast(refusal[error.status] || 'Could not reach the shop. Retrying…');
       if (refusal[error.status]) throw error;
