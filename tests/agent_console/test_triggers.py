@@ -110,5 +110,8 @@ async def test_a_repeated_complaint_goes_to_a_person(sqlite_server, sqlite_agent
     _, second = await chat.say("I have a complaint, this is still not fixed")
     assert second["handoff"] is True
     assert (await chat.recv_type("status"))["state"] == "waiting"
-    assert await _queue_reason(sqlite_server, sqlite_agent, chat.session["session_id"]) == "complaint"
+    # the second complaint is also the second frustrated message (the mood signal reads both as upset since
+    # VADER joined it): either trigger names the reason, and both hand the shopper to a person now
+    assert await _queue_reason(sqlite_server, sqlite_agent, chat.session["session_id"]) in ("complaint",
+                                                                                             "frustration")
     await chat.close()

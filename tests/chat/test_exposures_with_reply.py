@@ -58,5 +58,6 @@ async def test_no_reply_with_cards_is_stored_without_its_exposures(refusing_serv
     bot_payloads = rows(refusing_server, "SELECT payload FROM messages WHERE author = 'bot' "
                                          f"AND session_id = '{session['session_id']}'")
     assert not [p for (p,) in bot_payloads if '"items": [{' in (p or "")], "a reply with cards was stored"
-    assert rows(refusing_server, "SELECT count(*) FROM rec_exposures") == [(0,)]
+    assert rows(refusing_server, "SELECT count(*) FROM rec_exposures "
+                                 f"WHERE session_id = '{session['session_id']}'") == [(0,)]
     assert state[0][0] == "waiting", "the message the bot could not answer goes to a person"
