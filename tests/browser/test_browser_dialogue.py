@@ -58,7 +58,7 @@ def test_quick_replies_pick_an_order_whose_card_shows_the_timeline_and_a_thumb_i
         {"do": "wait", "selector": ".sa-option", "timeout_ms": WAIT_MS},
         {"do": "texts", "selector": ".sa-option", "as": "options"},
         {"do": "click", "selector": ".sa-option >> nth=1"},
-        {"do": "wait", "selector": ".sa-order", "timeout_ms": WAIT_MS},
+        {"do": "wait", "selector": ".sa-order .sa-step-status", "timeout_ms": WAIT_MS},  # the timeline drawn
         {"do": "texts", "selector": ".sa-order-title", "as": "order"},
         {"do": "texts", "selector": ".sa-step-status", "as": "steps"},
         {"do": "texts", "selector": ".sa-from-shopper .sa-bubble", "as": "sent"},
@@ -178,7 +178,7 @@ async def test_the_console_shows_the_order_card_and_the_admin_page_lists_unhelpf
         *console_sign_in(sqlite_server, agent, session_id),
         {"do": "wait", "selector": f'.session-item[data-session-id="{session_id}"]', "timeout_ms": WAIT_MS},
         {"do": "click", "selector": f'.session-item[data-session-id="{session_id}"]'},
-        {"do": "wait", "selector": card, "timeout_ms": WAIT_MS},
+        {"do": "wait", "selector": f"{card} .timeline .step strong", "timeout_ms": WAIT_MS},  # the timeline drawn
         {"do": "texts", "selector": f"{card} .status", "as": "status"},
         {"do": "texts", "selector": f"{card} .timeline .step strong", "as": "steps"},
     ]))
