@@ -87,7 +87,7 @@ def _close_code(refused: HTTPException) -> int:
 async def _recheck_access(sender: FrameSender, rt: Runtime, token: str) -> None:
     """Re-read the agent row and the token every `agent_recheck_s`: a deleted or demoted agent, a revoked
     or expired token loses the open socket too, always with 4401 (what opened it no longer does; the
-    reader then sees the close and ends the connection)."""
+    reader then sees the close and ends the connection). A store error skips one check, not the rest."""
     while True:
         await asyncio.sleep(rt.settings.agent_recheck_s)
         try:
@@ -96,6 +96,9 @@ async def _recheck_access(sender: FrameSender, rt: Runtime, token: str) -> None:
             log.info("agent socket closed: %s", e.detail)
             await sender.close(str(e.detail), CLOSE_UNAUTHORIZED)
             return
+        except Exception:  # the store restarting: this task ending would leave the socket unchecked for good
+            log.warning("agent socket re-check failed; trying again in %g s", rt.settings.agent_recheck_s,
+                        exc_info=True)
 
 
 @asynccontextmanager
