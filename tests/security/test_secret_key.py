@@ -58,3 +58,15 @@ def test_demo_mode_says_so_with_a_warning_line(caplog):
     assert [r.levelname for r in caplog.records if "DEMO MODE" in r.getMessage()] == ["WARNING"]
     serve_target = (REPO_ROOT / "Makefile").read_text().split("\nserve:", 1)[1].split("\n\n", 1)[0]
     assert "shopassist serve --demo" in serve_target
+
+
+def test_the_deployment_example_key_is_refused_as_it_stands():
+    """An operator who copies deploy/shopassist.env.example without filling it in must not get a public
+    server signing tokens with a key everyone can read in this repository. Failed before: its placeholder,
+    `replace-with-64-random-characters`, is 33 bytes and was accepted on 0.0.0.0."""
+    example = REPO_ROOT / "deploy" / "shopassist.env.example"
+    env = dict(line.split("=", 1) for line in example.read_text().splitlines()
+               if "=" in line and not line.lstrip().startswith("#"))
+    assert env["SHOPASSIST_HOST"] == "0.0.0.0"
+    with pytest.raises(InsecureSecretKey):
+        create_app(Settings(host=env["SHOPASSIST_HOST"], secret_key=env["SHOPASSIST_SECRET_KEY"]))
