@@ -120,6 +120,12 @@ def resolve_followup(text: str, ctx: DialogueContext, signed_in: bool) -> Follow
     return None
 
 
+def offered_number_in(text: str, offered: list[int]) -> int | None:
+    """An offered order's number written alone ("27", "27 please"), as its quick reply's label shows it."""
+    return next((int(n) for n in re.findall(r"(?<![\d.,$])\b\d{1,9}\b(?![.,]?\d)", text) if int(n) in offered),
+                None)
+
+
 def pick_by_ordinal(text: str, choices: list) -> object | None:
     n = ordinal_in(text)
     if n is None or not choices:

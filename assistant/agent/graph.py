@@ -22,7 +22,7 @@ from assistant.agent import replies
 from assistant.agent.actions import confirmation_question
 from assistant.agent.answer_selection import choose_entry
 from assistant.agent.dialogue import DialogueContext
-from assistant.agent.followups import ordinal_in, resolve_followup
+from assistant.agent.followups import offered_number_in, ordinal_in, resolve_followup
 from assistant.agent.order_nodes import OrderDialogue
 from assistant.agent.order_tools import order_number_in
 from assistant.agent.person_request import OFFER_PERSON, PERSON_OPTION, asks_for_person, task_in
@@ -146,11 +146,12 @@ class DialogueNodes(OrderDialogue, ProductDialogue):
         return await getattr(self, route)({**state, "pending": None, "followup": followup, "route": route})
 
     async def _answer_choice(self, state: DialogueState, pending: dict[str, Any]) -> DialogueState:
-        if order_number_in(state["text"]) is not None or ordinal_in(state["text"]) is not None:
+        ctx = DialogueContext.of(state.get("dialogue"))
+        if (order_number_in(state["text"]) is not None or ordinal_in(state["text"]) is not None
+                or offered_number_in(state["text"], ctx.offered_orders) is not None):
             return await self.choose_order(state)
         if self._moved_on(state):
             return await self._reroute(state)
-        ctx = DialogueContext.of(state.get("dialogue"))
         orders = [await self.t.orders.order(state.get("customer_id") or "", i) for i in ctx.offered_orders]
         return self.ask_which(state, [o for o in orders if o], pending.get("then", "track_order"))
 

@@ -23,7 +23,7 @@ from assistant.agent.actions import (
     wants_removal,
 )
 from assistant.agent.dialogue import DialogueContext
-from assistant.agent.followups import pick_by_ordinal
+from assistant.agent.followups import offered_number_in, pick_by_ordinal
 from assistant.agent.order_tools import OrderSummary, order_number_in
 from assistant.agent.state import DialogueState
 from assistant.store.models import OrderStatus
@@ -121,7 +121,8 @@ class OrderDialogue:
             return {"reply": replies.SIGN_IN}
         ctx = context_of(state)
         orders = await self.t.orders.recent_orders(customer, self.t.settings.dialogue_orders)
-        chosen = order_number_in(state["text"]) or pick_by_ordinal(state["text"], ctx.offered_orders)
+        chosen = (order_number_in(state["text"]) or offered_number_in(state["text"], ctx.offered_orders)
+                  or pick_by_ordinal(state["text"], ctx.offered_orders))
         if chosen is None:
             others = [o for o in orders if o.order_id != ctx.order_id]
             if not others:

@@ -39,3 +39,27 @@ def test_the_dialogues_run_through_the_server(sqlite_server, tmp_path):
     assert summary["dialogues"] == len(yaml.safe_load(DIALOGUES.read_text()))
     print("\n".join(lines))
     assert summary["turn_accuracy"] >= MIN_TURN_ACCURACY, "\n".join(line for line in lines if line.startswith("MISS"))
+
+
+def test_the_command_prints_a_line_per_dialogue_and_the_summary_last(sqlite_server, tmp_path, monkeypatch):
+    """`shopassist eval-dialogues FILE --through-server URL` itself (the runner alone was tested before)."""
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+    from assistant.config import get_settings
+
+    picked = [d for d in yaml.safe_load(DIALOGUES.read_text())
+              if d["name"] in ("the order's number typed alone answers which order", "greeting")]
+    path = tmp_path / "two.yaml"
+    path.write_text(yaml.safe_dump(picked), encoding="utf-8")
+    monkeypatch.setenv("SHOPASSIST_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("SHOPASSIST_DATABASE_URL", sqlite_server.settings.resolved_database_url)
+    monkeypatch.setenv("SHOPASSIST_IDENTITY_SECRET", sqlite_server.settings.identity_secret or "")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["eval-dialogues", str(path), "--through-server", sqlite_server.url])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert json.loads(lines[-1]) == {"dialogues": 2, "turns": 3, "turn_accuracy": 1.0, "dialogue_success": 1.0}, lines
