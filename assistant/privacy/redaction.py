@@ -13,6 +13,7 @@ a prefix or layout for phone numbers; order numbers and prices do not have those
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -229,11 +230,22 @@ DETECTORS: dict[str, Callable[[str], Iterator[Finding]]] = {
 # ---------- masking ----------
 
 
+def _comparable(text: str) -> str:
+    """The text with every space separator (no-break, narrow no-break, thin, ideographic) as a plain space and
+    every decimal digit (full-width, Arabic-Indic, ...) as its ASCII digit, so the detectors see a number
+    grouped or typed that way; the same length, so a finding's offsets hold in the original text."""
+    if text.isascii():
+        return text
+    return "".join(" " if unicodedata.category(c) == "Zs" else str(unicodedata.decimal(c))
+                   if c.isdecimal() and not c.isascii() else c for c in text)
+
+
 def find(text: str, kinds: tuple[str, ...] = SECRET_KINDS + CONTACT_KINDS) -> list[Finding]:
     """Non-overlapping findings of `kinds` in text order (an earlier kind in `kinds` wins an overlap)."""
     taken: list[Finding] = []
+    scanned = _comparable(text)
     for kind in kinds:
-        for f in DETECTORS[kind](text):
+        for f in DETECTORS[kind](scanned):
             if not any(f.start < t.end and t.start < f.end for t in taken):
                 taken.append(f)
     return sorted(taken, key=lambda f: f.start)

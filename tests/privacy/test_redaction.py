@@ -25,6 +25,20 @@ def test_card_numbers_in_any_layout_are_removed(card):
     assert out.kinds == ("card",)
 
 
+@pytest.mark.parametrize(("text", "masked"), [
+    ("card 4111\u00a01111\u00a01111\u00a01111, thanks", "card [card number removed], thanks"),  # no-break spaces
+    ("carte 4111\u202f1111\u202f1111\u202f1111", "carte [card number removed]"),  # narrow, as French groups digits
+    ("card \uff14\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11",
+     "card [card number removed]"),  # full-width digits (a Japanese or Chinese keyboard)
+    ("IBAN DE89\u00a03704\u00a00044\u00a00532\u00a00130\u00a000 bitte", "IBAN [IBAN removed] bitte"),
+    ("prix 1\u202f299,00\u00a0\u20ac, commande 4512", "prix 1\u202f299,00\u00a0\u20ac, commande 4512"),
+])
+def test_secrets_grouped_by_other_unicode_spaces_or_digits_are_removed(text, masked):
+    """Exploit first (failed before the fix): a card number or IBAN pasted with no-break spaces (as banking
+    pages and French typography group digits) or typed in full-width digits was stored as typed."""
+    assert redact_secrets(text).text == masked
+
+
 @pytest.mark.parametrize("text", ["order 4111111111111112 was cancelled", "my order 12345 cost 129.95",
                                   "I paid 1.299,00 € on 2026-11-02", "Order 1234567 and order 7654321",
                                   "tracking 9400111899223344556677", "serial SN 4023 5566 7788"])
