@@ -176,6 +176,9 @@ def _return_view(r: ReturnRequest) -> dict[str, Any]:
 
 # ---- the writes of each action: None when the order's state no longer allows it ----
 
+ADDRESS_CHANGED = "shipping address changed"  # the history note, "... to <address>" (an erasure cuts the address)
+
+
 def _still(order_id: int, customer_id: str, statuses) -> list:
     return [Order.id == order_id, Order.customer_id == customer_id, Order.status.in_([str(s) for s in statuses])]
 
@@ -195,7 +198,7 @@ async def _write_address(db: AsyncSession, customer_id: str, order_id: int, args
     if res.rowcount != 1:
         return None
     db.add(OrderStatusChange(order_id=order_id, status=OrderStatus.PROCESSING,
-                             note=f"shipping address changed to {args['address']}"))
+                             note=f"{ADDRESS_CHANGED} to {args['address']}"))
     return {"address": args["address"]}
 
 

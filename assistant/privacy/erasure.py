@@ -3,10 +3,11 @@ live shopper profiles that name them forgotten; anonymous counts stay.
 
 What goes: messages, behaviour events, labelled feedback taken from those messages, recommendation
 exposures, messages left for agents, FAQ suggestions quoting their questions, the customer row, and
-every free text about them (shipping addresses, order-action details, return reasons). What stays,
-anonymous: the chat session rows (state, resolution, variant, rating, thumbs: the dashboard's counts,
-with no customer and no text) and the orders, order actions and returns, moved to a fresh pseudonymous
-customer row with no name or e-mail (sales and co-purchase counts). Audit entries about the customer are
+every free text about them (shipping addresses, address changes in the order history, order-action
+details, return reasons). What stays, anonymous: the chat session rows (state, resolution, variant,
+rating, thumbs: the dashboard's counts, with no customer and no text) and the orders, order actions (their
+actor named by the pseudonym) and returns, moved to a fresh pseudonymous customer row with no name or
+e-mail (sales and co-purchase counts). Audit entries about the customer are
 re-pointed at the same pseudonym, so the log still says who read what.
 """
 
@@ -16,9 +17,10 @@ import logging
 import uuid
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from assistant.agent.order_tools import ADDRESS_CHANGED
 from assistant.privacy.audit import CUSTOMER, ERASE, SESSION, Actor, add_audit
 from assistant.privacy.export import UnknownCustomer
 from assistant.store.models import (
@@ -32,6 +34,7 @@ from assistant.store.models import (
     Message,
     Order,
     OrderAction,
+    OrderStatusChange,
     RecExposure,
     ReturnRequest,
     SessionState,
@@ -102,10 +105,16 @@ async def erase_customer(db: AsyncSession, customer_id: str, actor: Actor) -> Er
     report.events += await _affected(db, delete(BehaviourEvent).where(BehaviourEvent.customer_id == customer_id))
     db.add(Customer(id=pseudonym, name="", email=None))
     await db.flush()  # the pseudonym row exists before orders point at it
+    their_orders = select(Order.id).where(Order.customer_id == customer_id).scalar_subquery()
+    await db.execute(update(OrderStatusChange).where(OrderStatusChange.order_id.in_(their_orders),
+                                                     OrderStatusChange.note.startswith(ADDRESS_CHANGED))
+                     .values(note=ADDRESS_CHANGED))  # "shipping address changed to <address>"
     report.orders_kept_anonymous = await _affected(db, update(Order).where(Order.customer_id == customer_id)
                                                    .values(customer_id=pseudonym, shipping_address=""))
     await db.execute(update(OrderAction).where(OrderAction.customer_id == customer_id)
-                     .values(customer_id=pseudonym, detail=None))
+                     .values(customer_id=pseudonym, detail=None, actor=case(
+                         (OrderAction.actor == f"shopper:{customer_id}", f"shopper:{pseudonym}"),
+                         else_=OrderAction.actor)))
     await db.execute(update(ReturnRequest).where(ReturnRequest.customer_id == customer_id)
                      .values(customer_id=pseudonym, reason=""))
     await db.execute(update(AuditEntry).where(AuditEntry.subject_kind == CUSTOMER,

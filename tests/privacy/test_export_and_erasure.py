@@ -233,3 +233,27 @@ async def test_a_signed_in_shopper_deleting_a_conversation_loses_the_live_profil
                                  headers={"Authorization": f"Bearer {session['token']}"})
         assert resp.status_code == 200 and resp.json()["events"] == 1
     assert rec.profiles.events(customer["id"]) == []
+
+
+async def test_erasure_leaves_no_trace_of_an_address_change_the_shopper_confirmed(live_server, staff, customer, db):
+    """A confirmed address change writes the customer's id (the action's actor) and the new address (the order
+    history's note): an erasure must leave neither.
+
+    Exploit first (failed before the fix): `order_actions.actor` kept "shopper:<customer id>" and
+    `order_status_history.note` kept "shipping address changed to <address>" after the erasure."""
+    from assistant.agent.order_tools import OrderTools
+    from assistant.store.database import async_session_factory, make_async_engine
+
+    address = f"{uuid.uuid4().hex[:6]} Lindenallee 7, 10115 Berlin"
+    db.get(Order, customer["order_id"]).status = "processing"
+    db.commit()
+    engine = make_async_engine(live_server.settings.resolved_database_url)
+    try:
+        outcome = await OrderTools(async_session_factory(engine)).apply(
+            "change_address", customer["id"], customer["order_id"], {"address": address}, uuid.uuid4().hex, None)
+    finally:
+        await engine.dispose()
+    assert outcome.done
+    async with httpx.AsyncClient(base_url=live_server.url, headers=staff["admin"].headers, timeout=30) as http:
+        (await http.delete(f"/api/admin/customers/{customer['id']}/data")).raise_for_status()
+    assert sql_cells_containing(live_server.settings, [customer["id"], address]) == []
