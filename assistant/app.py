@@ -48,7 +48,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     install_log_redaction()
     log_personal_data_operations()
-    check_secret_key(settings.secret_key, settings.host, settings.demo_mode)  # InsecureSecretKey: no app
+    # InsecureSecretKey: no app
+    check_secret_key(settings.secret_key, settings.host, settings.demo_mode, settings.identity_secret)
     if settings.demo_mode:
         log.warning("DEMO MODE: anyone may sign in as any demo customer (GET /api/demo/customers, unsigned "
                     "POST /api/sessions); never expose this server")

@@ -46,7 +46,7 @@ def serve(host: str | None = None, port: int | None = None,
     get_settings.cache_clear()
     settings = get_settings()
     try:
-        check_secret_key(settings.secret_key, settings.host, settings.demo_mode)
+        check_secret_key(settings.secret_key, settings.host, settings.demo_mode, settings.identity_secret)
     except InsecureSecretKey as e:
         typer.echo(f"shopassist serve: {e}", err=True)
         raise typer.Exit(2) from None

@@ -43,10 +43,15 @@ class InsecureSecretKey(Exception):
     """The secret key may not sign tokens on this server (development key or too short, off loopback)."""
 
 
-def check_secret_key(secret_key: str, host: str, demo_mode: bool) -> None:
-    """Refuse the public development key or a short key, unless the server is a demo or only on loopback."""
+def check_secret_key(secret_key: str, host: str, demo_mode: bool, identity_secret: str | None = None) -> None:
+    """Refuse the public development key or a short key, unless the server is a demo or only on loopback;
+    likewise a short identity secret (each signed-in shopper sees an id and its signature: enough to search
+    a short secret offline)."""
     if demo_mode or _is_loopback(host):
         return
+    if identity_secret and len(identity_secret.encode()) < MIN_SECRET_KEY_BYTES:
+        raise InsecureSecretKey(f"refusing to serve on {host}: SHOPASSIST_IDENTITY_SECRET is shorter than "
+                                f"{MIN_SECRET_KEY_BYTES} bytes")
     if hmac.compare_digest(secret_key.encode(), DEVELOPMENT_SECRET_KEY.encode()):
         raise InsecureSecretKey(f"refusing to serve on {host} with the public development key: set "
                                 f"SHOPASSIST_SECRET_KEY to a random key of at least {MIN_SECRET_KEY_BYTES} bytes")

@@ -70,3 +70,12 @@ def test_the_deployment_example_key_is_refused_as_it_stands():
     assert env["SHOPASSIST_HOST"] == "0.0.0.0"
     with pytest.raises(InsecureSecretKey):
         create_app(Settings(host=env["SHOPASSIST_HOST"], secret_key=env["SHOPASSIST_SECRET_KEY"]))
+
+
+def test_a_short_identity_secret_is_refused_off_loopback():
+    """Every signed-in shopper reads an (id, customer_sig) pair in their own page, so a short identity secret
+    can be found offline from it and then signs any customer id. Failed before: any length was accepted."""
+    with pytest.raises(InsecureSecretKey, match="SHOPASSIST_IDENTITY_SECRET"):
+        create_app(Settings(host="0.0.0.0", secret_key=STRONG_KEY, identity_secret="shop-secret"))
+    create_app(Settings(host="0.0.0.0", secret_key=STRONG_KEY, identity_secret="i" * 32))
+    create_app(Settings(host="127.0.0.1", secret_key=STRONG_KEY, identity_secret="short"))  # a developer's machine
