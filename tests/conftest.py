@@ -78,9 +78,9 @@ def shop_state(tmp_path_factory) -> Path:
     from assistant.demo_shop import build_demo_shop
 
     state = tmp_path_factory.mktemp("state")
-    # opt-in: the env var, or a `.test-state-cache` folder beside the checkout (parallel worktrees)
-    sibling = Path(__file__).resolve().parent.parent.parent / ".test-state-cache"
-    cache = os.environ.get("SHOPASSIST_TEST_STATE_CACHE") or (str(sibling) if sibling.is_dir() else None)
+    # opt-in by the env var only: a folder found beside the checkout also reached CI (which runs on the
+    # session's machine) and gave it a store that earlier runs' tests had written to
+    cache = os.environ.get("SHOPASSIST_TEST_STATE_CACHE")
     cached = Path(cache) / _shop_state_key() if cache else None
     if cached is not None and cached.is_dir():
         shutil.copytree(cached, state, dirs_exist_ok=True)

@@ -162,6 +162,10 @@ class OrderTools:
                                ln.quantity, ln.unit_price) for ln in lines]
         total = sum(ln.unit_price * ln.quantity for ln in lines)
         timeline = [{"status": h.status, "at": h.at.isoformat() + "Z", "note": h.note} for h in order.history]
+        if not timeline:  # a shop's import (or a hand-made order) may carry no status changes: use its own dates
+            timeline = [{"status": OrderStatus.PROCESSING.value, "at": order.created_at.isoformat() + "Z", "note": ""}]
+            if order.status != OrderStatus.PROCESSING:
+                timeline.append({"status": str(order.status), "at": order.updated_at.isoformat() + "Z", "note": ""})
         returns = [_return_view(r) for r in await db.scalars(
             select(ReturnRequest).where(ReturnRequest.order_id == order.id).order_by(ReturnRequest.id))]
         return OrderSummary(order.id, order.status, order.created_at.strftime("%d %b %Y"),

@@ -74,6 +74,7 @@ def test_an_agent_signs_in_claims_and_the_reply_shows_in_the_widget(console_brow
             {"do": "wait", "selector": "#transcript li.msg-agent[data-seq]"},
             {"do": "reload"},
             {"do": "wait_text", "selector": "#transcript li.msg-agent .bubble", "text": answer},
+            {"do": "wait", "selector": "#mine .session-item"},  # the queue loads apart from the transcript
             {"do": "texts", "selector": "#mine .session-item", "as": "mine"},
             {"do": "eval", "expression": "document.querySelector('#session-meta').textContent", "as": "meta"},
             {"do": "click", "selector": "#release"},

@@ -9,6 +9,7 @@ orders always got the latest, and address, return and item requests got FAQ text
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -84,6 +85,27 @@ async def test_an_order_number_in_the_text_picks_the_order_without_asking(live_s
     _, reply = await chat.say(f"where is order #{target.id}?")
     assert not reply["options"] and reply["order"]["order_id"] == target.id
     await chat.close()
+
+
+async def test_an_order_imported_without_a_status_history_still_shows_a_timeline(live_server, db):
+    """An order whose shop recorded no status changes (imported, or made by hand) gets a timeline from its own
+    dates: placed, then its status now. Before, its card had an empty timeline (the clean-clone CI run picked
+    such an order, made by the privacy tests' fixture, and the browser tests waited for steps in vain)."""
+    cid = f"nohist-{uuid.uuid4().hex[:8]}"
+    item = db.scalar(select(Item).order_by(Item.id).limit(1))
+    placed = utcnow() - timedelta(days=9)
+    db.add(Customer(id=cid, name="Nora History", email=f"{cid}@example.org"))
+    db.flush()
+    order = Order(customer_id=cid, status="delivered", created_at=placed, updated_at=placed + timedelta(days=3),
+                  lines=[OrderLine(item_id=item.id, quantity=1, unit_price=item.price)])
+    db.add(order)
+    db.commit()
+    chat = await open_chat(live_server, cid)
+    _, reply = await chat.say(f"where is order #{order.id}?")
+    card = reply["order"]
+    assert card["order_id"] == order.id
+    assert [s["status"] for s in card["timeline"]] == ["processing", "delivered"]
+    assert card["timeline"][0]["at"].startswith(placed.date().isoformat())
 
 
 async def test_cancel_it_cancels_the_order_in_focus_after_a_yes(live_server, db):
