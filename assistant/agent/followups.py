@@ -53,8 +53,11 @@ FOLLOW_UPS: tuple[FollowUp, ...] = (
                              r"|\b(?:refund|money back) for (?:it|that)\b"),
              "order", "start_return"),
     FollowUp("cheaper", _p(r"\bcheaper\b|\bless expensive\b|\blower price\b"), "items", "refine_products"),
+    # "in blue (please)", or a colour as the whole message ("blue ones?", "what about blue?", "any red ones?");
+    # a colour inside a longer sentence ("blue pens under $5") is a request of its own
     FollowUp("in_colour", _p(r"^\s*(?:and\s+|what about\s+|how about\s+|any\s+|do you have (?:it|one|them)\s+|"
-                             r"is there (?:one\s+)?|got (?:it|one)\s+)?in\s+(?:" + "|".join(COLOURS) + r")\b"),
+                             r"is there (?:one\s+)?|got (?:it|one)\s+)?(?:in\s+(?:" + "|".join(COLOURS) + r")\b"
+                             r"|(?:any\s+|the\s+)?(?:" + "|".join(COLOURS) + r")(?:\s+ones?)?[\s.!?]*$)"),
              "items", "refine_products"),
     FollowUp("pick_item", _ITEM_ORDINAL, "items", "item_detail"),
     # "how much is it?" right after an order was shown is about the order (its card carries the total)

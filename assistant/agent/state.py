@@ -27,10 +27,9 @@ class DialogueState(TypedDict, total=False):
     faq_ids: list[int]
     faq_intents: list[list[str]]  # the intents each answering FAQ entry is written for
     items: list[dict[str, Any]]
-    options: list[dict[str, str]]  # quick replies the widget shows as buttons: {"label", "value"}
+    options: list[dict[str, str]]  # quick replies: {"label", "value"}; the widget sends `value` as a message
     ab: dict[str, Any]  # the A/B test and variant the items were served under
     handoff: bool
     handoff_reason: str | None
     next_pending: dict[str, Any] | None
-    options: list[dict[str, str]]  # quick replies: {"label", "value"}; the widget sends `value` as a message
     order: dict[str, Any] | None  # the order card (status timeline) of the order the reply is about

@@ -143,3 +143,19 @@ def test_i_dont_want_an_item_any_more_is_a_change_to_the_order():
     assert row is not None and row.route == "change_item"
     assert resolve_followup("I don't want to wait any more", EMPTY, True) is None
     assert resolve_followup("I don't want the calendar any more", EMPTY, False) is None  # anonymous
+
+
+@pytest.mark.parametrize("text", ["in blue", "blue ones?", "what about blue?", "any in red?", "any red ones?",
+                                  "and in black?", "red?", "do you have them in green?", "how about grey ones"])
+def test_a_colour_asked_alone_narrows_the_last_search(text):
+    """Failed before the fix: only "in blue" narrowed the items shown; "blue ones?" and "what about blue?" were
+    new requests (the quick model read them as anything)."""
+    row = resolve_followup(text, WITH_ITEMS, False)
+    assert row is not None and (row.name, row.route) == ("in_colour", "refine_products"), text
+    assert resolve_followup(text, EMPTY, False) is None  # nothing shown: the intent decides
+
+
+@pytest.mark.parametrize("text", ["my order came in a blue box", "the red pen is broken", "blue pens under $5"])
+def test_a_colour_inside_another_sentence_is_not_a_colour_follow_up(text):
+    row = resolve_followup(text, WITH_ITEMS, False)
+    assert row is None or row.name != "in_colour", text
