@@ -107,8 +107,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def server_options(settings: Settings) -> dict:
     """uvicorn options that enforce limits before the app sees a byte: a websocket frame over
-    `max_frame_bytes` is closed with 1009 from its header, never buffered."""
-    return {"ws_max_size": settings.max_frame_bytes, "ws_per_message_deflate": settings.ws_compression}
+    `max_frame_bytes` is closed with 1009 from its header, never buffered; the client address the limits
+    count is X-Forwarded-For only from the proxies of `forwarded_allow_ips`."""
+    return {"ws_max_size": settings.max_frame_bytes, "ws_per_message_deflate": settings.ws_compression,
+            "proxy_headers": True, "forwarded_allow_ips": settings.forwarded_allow_ips}
 
 
 def _mount_web(app: FastAPI, web: Path) -> None:

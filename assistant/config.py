@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -81,6 +82,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=3_000_000, description="request body limit (413 past it); above "
                                 "faq_import_max_bytes")
     metrics_token: str | None = Field(default=None, description="bearer token of /metrics; unset = loopback only")
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
+        default=["127.0.0.1", "::1"], description="addresses or networks (10.0.0.0/8) of the reverse proxies "
+        "whose X-Forwarded-For names the client, as the limits count it; anyone else's is ignored. A JSON list "
+        "or comma-separated; '*' trusts every peer (only if nothing but the proxy reaches the port)")
 
     # abuse limits (docs/security.md "Limits"); kept in Redis when redis_url is set, so all workers share them
     login_rate_per_address: RateLimit = Field(default=RateLimit(burst=10, per_minute=10),
@@ -212,12 +217,24 @@ class Settings(BaseSettings):
     # optional LLM (off by default; never required)
     llm_backend: str | None = Field(default=None, description="'fake' for tests or an import path")
 
-    @field_validator("cors_origins", "staff_cors_origins", mode="before")
+    @field_validator("cors_origins", "staff_cors_origins", "forwarded_allow_ips", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             text = value.strip()
             return json.loads(text) if text.startswith("[") else [o.strip() for o in text.split(",") if o.strip()]
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        # uvicorn takes a name it cannot parse as a literal that never matches: refuse it here instead
+        for entry in value:
+            if entry != "*":
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError:
+                    raise ValueError(f"forwarded_allow_ips: {entry!r} is not an IP address or network") from None
         return value
 
     @property
