@@ -152,6 +152,22 @@ class ConversationStore:
             await db.commit()
             return res.rowcount == 1
 
+    async def close_by_shopper(self, session_id: str, resolution: str) -> str | None:
+        """Close a session the shopper ends, in any state; the state it left (bot, waiting, with_agent), None
+        when it was closed already. Compare-and-set on the state, so a claim or handoff racing it is seen."""
+        while True:
+            async with self._sessions() as db:
+                was = await db.scalar(select(ChatSession.state).where(ChatSession.id == session_id))
+                if was is None or was == SessionState.CLOSED:
+                    return None
+                res = await db.execute(
+                    update(ChatSession).where(ChatSession.id == session_id, ChatSession.state == was)
+                    .values(state=SessionState.CLOSED, resolution=resolution, waiting_since=None, pending=None,
+                            updated_at=utcnow())
+                )
+                await db.commit()
+            if res.rowcount == 1:
+                return was
 
     async def queue_position(self, session_id: str) -> int | None:
         async with self._autocommit() as db:

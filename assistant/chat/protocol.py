@@ -75,15 +75,21 @@ class FeedbackFrame(BaseModel):
 
 
 class RatingFrame(BaseModel):
-    """The shopper's 1-5 stars for the conversation (offered when it closes)."""
+    """The shopper's 1-5 stars for the conversation (offered when it closes, by an agent or the shopper)."""
 
     type: Literal["rating"]
     stars: int = Field(ge=1, le=5)
 
 
+class CloseFrame(BaseModel):
+    """The widget's "End chat": the shopper closes the conversation (in any state); answered with status closed."""
+
+    type: Literal["close"]
+
+
 ClientFrame = Annotated[
     MessageFrame | EventFrame | ResumeFrame | TypingFrame | HandoffRequestFrame | LeaveMessageFrame
-    | FeedbackFrame | RatingFrame,
+    | FeedbackFrame | RatingFrame | CloseFrame,
     Field(discriminator="type"),
 ]
 client_frame_adapter: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)

@@ -43,6 +43,7 @@ from assistant.store.models import (
 )
 
 log = logging.getLogger(__name__)
+ENDED_BY_SHOPPER = "ended_by_shopper"  # the resolution of a session the shopper closed (agents pick theirs)
 
 
 def reply_frame(msg: Message) -> dict[str, Any]:
@@ -245,6 +246,18 @@ class ChatService:
                                              payload={"handoff": True, "author_name": "Assistant"})
             await publish_stored(self.bus, session_channel(chat.id), reply_frame(stored.message))
         await self.hand_off(chat.id, "requested")
+
+    async def end_by_shopper(self, chat: ChatSession) -> StatusFrame:
+        """The widget's "End chat": close the session in any state (again: nothing changes), announced like an
+        agent's close, on the session's channel (every open widget, a watching console) and, when a person
+        was involved, to the agents' queue."""
+        was = await self.store.close_by_shopper(chat.id, ENDED_BY_SHOPPER)
+        closed = StatusFrame(state=SessionState.CLOSED)
+        if was is not None:
+            await publish_stored(self.bus, session_channel(chat.id), closed.model_dump())
+            if was != SessionState.BOT:
+                await publish_stored(self.bus, AGENTS_CHANNEL, {"type": "queue_changed", "session_id": chat.id})
+        return closed
 
     async def leave_message(self, chat: ChatSession, text: str, contact: str) -> dict[str, Any]:
         if not text.strip():

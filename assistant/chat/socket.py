@@ -18,6 +18,7 @@ from assistant.chat.bus import session_channel
 from assistant.chat.frames import receive_frame
 from assistant.chat.protocol import (
     AgentMessageFrame,
+    CloseFrame,
     ErrorFrame,
     EventFrame,
     FeedbackFrame,
@@ -174,13 +175,13 @@ def retry_hint(frame) -> dict[str, Any]:
 
 async def _check_rate(rt, session_id: str, frame) -> None:
     """Every valid frame spends a token of one of the session's buckets, shared by all its sockets:
-    messages, behaviour events and feedback, the rest (RateLimited when empty)."""
+    messages, behaviour events and feedback, the rest (resume, typing, handoff, close; RateLimited when empty)."""
     match frame:
         case MessageFrame() | LeaveMessageFrame():
             await enforce(rt.limiter, "messages", f"messages:{session_id}", rt.settings.message_rate_per_session)
         case EventFrame() | FeedbackFrame() | RatingFrame():
             await enforce(rt.limiter, "events", f"events:{session_id}", rt.settings.event_rate_per_session)
-        case ResumeFrame() | TypingFrame() | HandoffRequestFrame():
+        case ResumeFrame() | TypingFrame() | HandoffRequestFrame() | CloseFrame():
             await enforce(rt.limiter, "frames", f"frames:{session_id}", rt.settings.frame_rate_per_session)
 
 
@@ -227,3 +228,5 @@ async def _handle(frame, sender: FrameSender, chat_service: ChatService, session
             await sender.send(await chat_service.feedback.record_vote(chat, frame.seq, frame.helpful))
         case RatingFrame():
             await sender.send(await chat_service.feedback.record_rating(chat, frame.stars))
+        case CloseFrame():
+            await sender.send(await chat_service.end_by_shopper(chat))
