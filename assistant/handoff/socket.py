@@ -64,16 +64,27 @@ async def agent_socket(ws: WebSocket) -> None:
         return
     except WebSocketDisconnect:
         return
+    except Exception:  # the store lost its connection: the console comes back in a moment, as the widget does
+        log.warning("store unavailable while opening an agent socket", exc_info=True)
+        await close_for_reconnect(ws, "store unavailable")
+        return
     desk = AgentDesk(rt)
     sender = FrameSender(ws)
     async with AsyncExitStack() as stack:
         queue_events = await subscribe_or_close(stack, ws, rt.bus, AGENTS_CHANNEL)
         if queue_events is None:
             return
-        await stack.enter_async_context(presence(desk, agent))
-        watcher = await stack.enter_async_context(SessionWatcher(desk, sender, ws, agent))
-        await sender.send({"type": "hello", "agent_id": agent.agent_id, "name": agent.name, "role": agent.role})
-        await sender.send(await queue_frame(desk, agent))
+        try:
+            await stack.enter_async_context(presence(desk, agent))
+            watcher = await stack.enter_async_context(SessionWatcher(desk, sender, ws, agent))
+            await sender.send({"type": "hello", "agent_id": agent.agent_id, "name": agent.name, "role": agent.role})
+            await sender.send(await queue_frame(desk, agent))
+        except WebSocketDisconnect:
+            return
+        except Exception:  # the store (the queue) or presence failed before the console had its queue
+            log.warning("could not open the agent socket of agent %s", agent.agent_id, exc_info=True)
+            await close_for_reconnect(ws, "store unavailable")
+            return
         async with running(_forward_queue(queue_events, sender, desk, agent, ws)), \
                 running(_recheck_access(sender, rt, token)):
             with suppress(WebSocketDisconnect):
