@@ -106,6 +106,26 @@ def test_a_closed_conversation_offers_stars_and_stores_the_rating(browser, sqlit
     assert rating == 4
 
 
+def test_a_shopper_ends_a_chat_with_the_bot_and_rates_it(browser, sqlite_server):
+    """Failed before the End chat button: only an agent's close offered the stars, so a chat with the bot alone
+    (the common case) was never rated."""
+    values = ok(browser(widget(sqlite_server) + say("hello") + [
+        {"do": "wait", "selector": ".sa-from-bot[data-seq]", "timeout_ms": WAIT_MS},
+        {"do": "eval", "as": "label", "expression": f"{SHADOW}.querySelector('.sa-end').getAttribute('aria-label')"},
+        {"do": "click", "selector": ".sa-end"},
+        {"do": "wait", "selector": ".sa-star", "timeout_ms": WAIT_MS},
+        {"do": "click", "selector": ".sa-star >> nth=3"},
+        {"do": "wait", "selector": ".sa-rating-thanks"},
+        {"do": "texts", "selector": ".sa-status", "as": "status"},
+        {"do": "eval", "as": "end_disabled", "expression": f"{SHADOW}.querySelector('.sa-end').disabled"},
+        {"do": "eval", "expression": "window.Shopassist.session().session_id", "as": "session_id"},
+    ]))
+    assert values["label"] == "End this conversation"
+    assert values["status"] == ["Conversation closed"] and values["end_disabled"] is True
+    (state, rating), = rows(sqlite_server, select(ChatSession.state, ChatSession.rating)
+                            .where(ChatSession.id == values["session_id"]))
+    assert (state, rating) == ("closed", 4)
+
 
 async def test_the_console_marks_an_angry_shopper_and_the_admin_accepts_a_suggested_entry(browser, sqlite_server):
     agent, = add_agents(sqlite_server.settings, 1, name="Moe")

@@ -164,10 +164,15 @@
 
   const statusLine = el('div', { className: 'sa-status', text: 'Connecting…' });
   const humanButton = el('button', { type: 'button', className: 'sa-human', text: 'Talk to a human' });
+  // ends the conversation (a `close` frame) so it can be rated; "×" only hides the panel
+  const endButton = el('button', {
+    type: 'button', className: 'sa-end', text: 'End chat', 'aria-label': 'End this conversation',
+  });
   const closeButton = el('button', { type: 'button', className: 'sa-close', 'aria-label': 'Close chat', text: '×' });
   const header = el('header', { className: 'sa-header' }, [
     el('div', { className: 'sa-heading' }, [el('h2', { className: 'sa-title', text: TITLE }), statusLine]),
     humanButton,
+    endButton,
     closeButton,
   ]);
 
@@ -573,7 +578,8 @@
 
   function setChatState(chatState) {
     state.chatState = chatState;
-    humanButton.disabled = chatState === 'waiting' || chatState === 'with_agent';
+    humanButton.disabled = chatState === 'waiting' || chatState === 'with_agent' || chatState === 'closed';
+    endButton.disabled = chatState === 'closed';
     if (chatState !== 'bot') setTyping(false);
     setStatusLine();
   }
@@ -970,6 +976,14 @@
     start();
     if (sendFrame({ type: 'handoff_request' })) {
       humanButton.disabled = true;
+      setTyping(false);
+    } else {
+      showToast('Not connected yet. Please try again in a moment.');
+    }
+  });
+  endButton.addEventListener('click', () => {
+    if (sendFrame({ type: 'close' })) {
+      endButton.disabled = true; // the status frame `closed` then offers the stars
       setTyping(false);
     } else {
       showToast('Not connected yet. Please try again in a moment.');
