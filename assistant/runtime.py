@@ -29,7 +29,7 @@ from assistant.config import Settings
 from assistant.intent.frustration import policy_from_settings
 from assistant.limits import Limiter, make_limiter
 from assistant.store.database import async_session_factory, make_async_engine, upgrade_schema
-from assistant.store.models import BehaviourEvent, FaqEntry
+from assistant.store.models import BehaviourEvent, EventKind, FaqEntry
 from retrieval.chroma_store import MiniLMEmbeddingFunction, make_chroma_client
 from retrieval.embeddings import get_embedder
 from retrieval.faq_index import FaqDocument, FaqIndex
@@ -116,13 +116,15 @@ def load_recommender(settings: Settings, profiles=None):
 
 
 async def warm_profiles(sessions: async_sessionmaker, recommender: Swappable, limit: int) -> int:
-    """Replay the newest behaviour events into in-process profiles (a restart keeps what shoppers did)."""
+    """Replay the newest behaviour events into in-process profiles (a restart keeps what shoppers did); not
+    `purchase` events, which old sockets stored for any client (purchases are the orders)."""
     model = recommender.current
     if model is None or limit <= 0:
         return 0
     async with sessions() as db:
         rows = list(await db.execute(select(BehaviourEvent.customer_id, BehaviourEvent.session_id,
                                             BehaviourEvent.item_id, BehaviourEvent.kind)
+                                     .where(BehaviourEvent.kind != EventKind.PURCHASE)
                                      .order_by(BehaviourEvent.id.desc()).limit(limit)))
     for customer_id, session_id, item_id, kind in reversed(rows):
         with contextlib.suppress(ValueError):  # a kind the model no longer weighs

@@ -1,7 +1,7 @@
 """Read the catalogue and behaviour from the SQL store with SQLAlchemy Core (no ORM classes imported).
 
 Behaviour = order lines (purchases, at the order's time) and behaviour events (view, click, add to
-cart, purchase); a profile is a customer, or the chat session for events without a customer.
+cart); a profile is a customer, or the chat session for events without a customer.
 """
 
 from __future__ import annotations
@@ -40,11 +40,13 @@ def read_catalogue(engine_or_url: Engine | str, description_chars: int) -> ItemC
 
 
 def _behaviour_rows(engine: Engine) -> list[tuple[str, int, str, object]]:
-    """(profile key, item id, kind, time) for every purchase line and behaviour event."""
+    """(profile key, item id, kind, time) for every purchase line and behaviour event but `purchase`: a
+    purchase is an order line, never an event (old sockets stored any client's)."""
     purchases = (select(ORDERS.c.customer_id, ORDER_LINES.c.item_id, ORDERS.c.created_at)
                  .select_from(ORDER_LINES.join(ORDERS, ORDERS.c.id == ORDER_LINES.c.order_id))
                  .where(ORDERS.c.status != CANCELLED))
-    events = select(EVENTS.c.customer_id, EVENTS.c.session_id, EVENTS.c.item_id, EVENTS.c.kind, EVENTS.c.at)
+    events = (select(EVENTS.c.customer_id, EVENTS.c.session_id, EVENTS.c.item_id, EVENTS.c.kind, EVENTS.c.at)
+              .where(EVENTS.c.kind != PURCHASE))
     with engine.connect() as conn:
         rows = [(str(c), int(i), PURCHASE, at) for c, i, at in conn.execute(purchases)]
         rows += [(str(c if c is not None else s), int(i), kind, at) for c, s, i, kind, at in conn.execute(events)

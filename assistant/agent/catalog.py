@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import or_, select, union
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from assistant.store.database import autocommit_sessions
-from assistant.store.models import BehaviourEvent, EventKind, Item, Order, OrderLine, OrderStatus, utcnow
+from assistant.store.models import Item, Order, OrderLine, OrderStatus, utcnow
 
 
 @dataclass(frozen=True)
@@ -59,23 +59,16 @@ class Catalog:
             return list(reversed(list(rows)))
 
     async def recently_bought(self, customer_id: str | None, session_id: str | None, days: int) -> set[int]:
-        """Items bought in the last `days` days (orders and purchase events of the customer or the session),
-        except those the catalogue marks as consumable: these are the ones not to suggest again."""
-        if days <= 0 or not (customer_id or session_id):
+        """Items the customer ordered in the last `days` days (not cancelled), except those the catalogue marks
+        as consumable: these are the ones not to suggest again. Only orders count: a `purchase` behaviour
+        event is no proof (old sockets stored any client's), and an anonymous session has no orders."""
+        if days <= 0 or not customer_id:
             return set()
         since = utcnow() - timedelta(days=days)
-        owners = [BehaviourEvent.session_id == session_id] if session_id else []
-        if customer_id:
-            owners.append(BehaviourEvent.customer_id == customer_id)
-        bought = [select(BehaviourEvent.item_id.label("item_id")).where(
-            BehaviourEvent.kind == EventKind.PURCHASE, BehaviourEvent.at >= since, or_(*owners))]
-        if customer_id:
-            bought.append(select(OrderLine.item_id.label("item_id")).join(Order, Order.id == OrderLine.order_id)
-                          .where(Order.customer_id == customer_id, Order.created_at >= since,
-                                 Order.status != OrderStatus.CANCELLED))
-        items = union(*bought).subquery()
+        ordered = (select(OrderLine.item_id).join(Order, Order.id == OrderLine.order_id)
+                   .where(Order.customer_id == customer_id, Order.created_at >= since,
+                          Order.status != OrderStatus.CANCELLED))
         async with self._sessions() as db:
-            rows = await db.scalars(select(Item.id).where(Item.id.in_(select(items.c.item_id)),
-                                                          Item.consumable.is_(False)))
+            rows = await db.scalars(select(Item.id).where(Item.id.in_(ordered), Item.consumable.is_(False)))
             return set(rows)
 
