@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from assistant.store.database import make_engine, session_factory
-from assistant.store.models import ChatSession, Customer, FaqSuggestion, MessageFeedback, Order
+from assistant.store.models import ChatSession, Customer, FaqSuggestion, MessageFeedback, Order, OrderStatusChange
 from tests.agent_console.client import add_agents, admin_sign_in, console_sign_in, waiting_shopper
 from tests.browser.test_browser_widget import ok
 from tests.browser.test_browser_widget import query as rows
@@ -186,7 +186,10 @@ async def test_the_console_shows_the_order_card_and_the_admin_page_lists_unhelpf
     admin, = add_agents(sqlite_server.settings, 1, role="admin", name="Ivo")
     engine = make_engine(sqlite_server.settings.resolved_database_url)
     with session_factory(engine)() as db:
-        order = db.scalars(select(Order).where(Order.status == "delivered").order_by(Order.id.desc())).first()
+        # a demo order with its whole recorded history (orders that other tests make carry none)
+        shipped = select(OrderStatusChange.order_id).where(OrderStatusChange.status == "shipped")
+        order = db.scalars(select(Order).where(Order.status == "delivered", Order.id.in_(shipped))
+                           .order_by(Order.id.desc())).first()
         customer, order_id = order.customer_id, order.id
     engine.dispose()
     shopper = await ChatClient.open(sqlite_server.ws_url, await start_session(sqlite_server.url, customer))
