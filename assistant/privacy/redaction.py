@@ -6,8 +6,8 @@ transcript for the agent handling the session, and is masked wherever people or 
 bulk: the dashboard's review list, training data, logs (`mask_contacts`, `mask_personal`).
 
 Every detector is a regular expression for the shape plus a check that cuts false positives: the Luhn
-digit for cards, ISO 7064 mod-97 for IBANs, a keyword and a word that is not a stop word for passwords,
-a prefix or layout for phone numbers; order numbers and prices do not have those shapes.
+digit for cards, ISO 7064 mod-97 for IBANs, a keyword and a word that is not a stop word (nor an e-mail
+address) for passwords, a prefix or layout for phone numbers; order numbers and prices do not have those shapes.
 """
 
 from __future__ import annotations
@@ -49,8 +49,11 @@ class Finding:
 
 # ---------- payment cards ----------
 
-# a run of digit groups joined by single spaces, dashes or dots, not glued to a word, amount or reference
-_DIGIT_RUN_RE = re.compile(r"(?<![\w.,/+#-])\d+(?:[ .-]\d+)*(?![\w]|[.,-]\d)")
+# a run of digit groups joined by one or two spaces, dashes or dots, not glued to a word, amount or reference
+_DIGIT_RUN_RE = re.compile(r"(?<![\w.,/+#-])\d+(?: {1,2}\d+|[.-]\d+)*(?![\w]|[.,-]\d)")
+# separators a card may mix ("4539 1488 0343-6467") when its groups are laid out as on a card
+_MIXABLE_SEPARATORS = frozenset({" ", "  ", "-"})
+_CARD_LAYOUTS = frozenset({(4, 4, 4, 4), (4, 4, 4, 4, 3), (4, 6, 5), (4, 6, 4)})
 
 
 def luhn_valid(digits: str) -> bool:
@@ -79,14 +82,15 @@ def _cards(text: str) -> Iterator[Finding]:
         i = 0
         while i < len(groups):
             found = None
-            # the longest stretch of groups from here that is a card: 13-19 digits, one kind of separator,
-            # an issuer's first digit (2-6) and the Luhn check digit
+            # the longest stretch of groups from here that is a card: 13-19 digits, one kind of separator (or
+            # spaces and dashes mixed in a card's layout), an issuer's first digit (2-6) and the Luhn check digit
             for j in range(len(groups), i, -1):
                 stretch = groups[i:j]
                 digits = "".join(text[a:b] for a, b, _ in stretch)
                 separators = {sep for _, _, sep in stretch[1:]}
-                if (13 <= len(digits) <= 19 and len(separators) <= 1 and digits[0] in "23456"
-                        and luhn_valid(digits)):
+                laid_out = len(separators) <= 1 or (separators <= _MIXABLE_SEPARATORS and tuple(
+                    b - a for a, b, _ in stretch) in _CARD_LAYOUTS)
+                if 13 <= len(digits) <= 19 and laid_out and digits[0] in "23456" and luhn_valid(digits):
                     found = Finding(CARD, stretch[0][0], stretch[-1][1])
                     break
             if found:
@@ -154,7 +158,7 @@ _PASSWORD_RE = re.compile(
     rf"(?<!\w)(?:{_PASSWORD_WORDS})(?!\w)"  # the keyword
     r"(?:\s+(?:for|für|pour|para|per|voor|of|de|du|del|do|da|di)(?:\s+[\w-]+){1,3}?)?"  # "password for my account"
     r"(?:\s+(?:i|we)\s+(?:use|used|have|had|set|chose|picked|typed|entered|created))?"  # "password I use is"
-    rf"\s*(?:{_PASSWORD_LINKS})\s*"  # is / : / =
+    rf"\s*(?:{_PASSWORD_LINKS})(?:\s*[=:>–—-]+)?\s*"  # is / : / = / is:
     r"(?:(?:now|jetzt|maintenant|ahora|agora|adesso|nu|teraz)\s+)?"
     # quoted, spaces and all ("hunter 22"), or up to the next space
     r"(?:[\"“„«‘'](?P<quoted>[^\"“”„«»‘’'\n]{3,64}?)[\"”“»’']|[\"'“”„«‘]?(?P<secret>[^\s\"'“”„«»‘’]{3,}))",
@@ -178,6 +182,8 @@ def _passwords(text: str) -> Iterator[Finding]:
         group = "quoted" if m.group("quoted") is not None else "secret"
         secret = m.group(group) if group == "quoted" else m.group(group).rstrip(".,;:)")
         if not secret.strip() or secret.split()[0].lower().strip(".,;!?") in _NOT_A_PASSWORD:
+            continue
+        if _EMAIL_RE.fullmatch(secret):  # "login: jane@example.com" names the account: the agent needs it
             continue
         yield Finding(PASSWORD, m.start(group), m.start(group) + len(secret))
 

@@ -46,6 +46,22 @@ def test_order_numbers_prices_and_failed_checksums_are_untouched(text):
     assert mask_personal(text) == text
 
 
+@pytest.mark.parametrize("card", ["4539  1488  0343  6467", "4539 1488 0343-6467", "5555-5555 5555-4444",
+                                  "3782  822463  10005", "4111 1111-1111 1111"])
+def test_card_numbers_grouped_by_two_spaces_or_mixed_separators_are_removed(card):
+    """Failed before the fix (an audit): groups joined by two spaces, or by spaces and a dash, were stored."""
+    assert redact_secrets(f"card {card}, order 10234 for 49.90").text == \
+        "card [card number removed], order 10234 for 49.90"
+
+
+@pytest.mark.parametrize("text", ["card 4539  1488  0343  6468 was declined", "ref 45 39148-80343 6467",
+                                  "order 4512  4513  4514 and 4515-4516", "invoice 2026-1207  total 1 299,00 €"])
+def test_mixed_or_double_spaced_numbers_that_are_no_card_are_untouched(text):
+    """A wrong check digit; 16 digits with mixed separators that pass Luhn but are not laid out as a card
+    (4-4-4-4, 4-6-5, 4-6-4); order numbers and prices spaced out."""
+    assert mask_personal(text) == text
+
+
 def test_iban_is_checked_by_mod_97():
     assert iban_valid("DE89370400440532013000")
     assert not iban_valid("DE89370400440532013001")
@@ -61,6 +77,8 @@ def test_iban_is_checked_by_mod_97():
     # failed before the fix: a contraction, a clause between keyword and "is", a quoted password with a space
     ("my password's Tulip-88", "my password's "), ("the password I use is qwerty123", "the password I use is "),
     ('my password is "hunter 22"', 'my password is "'),
+    # failed before the fix: a word and a symbol between keyword and password
+    ("password is: hunter22", "password is: "), ("Mein Passwort ist: Sommer2024", "Mein Passwort ist: "),
 ])
 def test_passwords_typed_in_several_languages_are_removed(text, kept):
     assert redact_secrets(text).text.rstrip('"') == kept + "[password removed]"
@@ -70,6 +88,17 @@ def test_passwords_typed_in_several_languages_are_removed(text, kept):
                                   "Mein Passwort ist falsch", "how do I reset my password?"])
 def test_talk_about_a_password_is_not_a_password(text):
     assert redact_secrets(text).text == text
+
+
+@pytest.mark.parametrize(("text", "masked"), [
+    ("login: jane@example.com", "login: jane@example.com"),
+    ("my login is jane.doe@example.com, password: Kiwi-2024", "my login is jane.doe@example.com, password: "
+     "[password removed]"),
+])
+def test_an_e_mail_address_after_a_login_keyword_is_no_password(text, masked):
+    """Failed before the fix: `login: jane@example.com` was masked as a password and the agent lost the address."""
+    assert redact_secrets(text).text == masked
+    assert mask_contacts(masked).count("[e-mail hidden]") == 1
 
 
 def test_contacts_stay_for_the_agent_but_are_masked_for_everyone_else():
