@@ -50,7 +50,7 @@ def choose_route(text: str, reading: dict[str, Any], dialogue: dict[str, Any] | 
     followup = resolve_followup(text, DialogueContext.of(dialogue), signed_in)
     if followup is not None and reading["intent"] != "contact_human_agent":
         return followup.route, followup.name
-    return route_for(reading["intent"], fallback=reading.get("fallback", False), pending=None), None
+    return route_for(reading["intent"], fallback=reading.get("fallback", False), pending=None, text=text), None
 
 
 class DialogueNodes(OrderDialogue, ProductDialogue):
@@ -206,7 +206,7 @@ class DialogueNodes(OrderDialogue, ProductDialogue):
         if task is None:
             return None
         reading = _as_dict(await self.t.intents.classify(task))
-        route = route_for(reading["intent"], fallback=reading.get("fallback", False), pending=None)
+        route = route_for(reading["intent"], fallback=reading.get("fallback", False), pending=None, text=task)
         if route in ("handoff", "out_of_scope", "smalltalk"):
             return None
         answered = await getattr(self, route)({**state, "text": task, "route": route, "reading": reading})

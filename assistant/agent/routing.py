@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from assistant.agent.product_query import asks_for_advice, names_a_kind
+
 ORDER_ROUTES = {
     "track_order": "track_order",
     "cancel_order": "cancel_order",
@@ -24,8 +26,8 @@ ROUTES = ("faq", "track_order", "choose_order", "cancel_order", "change_address"
           "smalltalk", "complaint", "handoff", "out_of_scope")
 
 
-def route_for(intent: str, *, fallback: bool, pending: dict | None) -> str:
-    """The graph node that handles a classified message."""
+def route_for(intent: str, *, fallback: bool, pending: dict | None, text: str = "") -> str:
+    """The graph node that handles a classified message (`text`, when given, settles search or suggestion)."""
     if pending:
         return "confirm"
     if intent == HUMAN:
@@ -36,12 +38,20 @@ def route_for(intent: str, *, fallback: bool, pending: dict | None) -> str:
         return "handoff"
     if intent in ORDER_ROUTES:
         return ORDER_ROUTES[intent]
-    if intent == PRODUCT_SEARCH:
-        return "products"
-    if intent == RECOMMENDATION:
-        return "recommend"
+    if intent in (PRODUCT_SEARCH, RECOMMENDATION):
+        return _search_or_suggest(intent, text)
     if intent in SMALLTALK:
         return "smalltalk"
     if intent == COMPLAINT:
         return "complaint"
     return "faq"
+
+
+def _search_or_suggest(intent: str, text: str) -> str:
+    """The model often confuses the two: "show me <a kind>" is a search for that kind, advice asked for ("what
+    do you recommend", "suggest something for me") a recommendation; otherwise the model's reading stands."""
+    if intent == RECOMMENDATION and names_a_kind(text):
+        return "products"
+    if intent == PRODUCT_SEARCH and asks_for_advice(text):
+        return "recommend"
+    return "products" if intent == PRODUCT_SEARCH else "recommend"

@@ -80,3 +80,35 @@ async def test_an_unclear_answer_to_a_confirmation_repeats_that_question(action,
     assert asked in out["reply"] and out["next_pending"] == state["pending"] and out["options"]
     if action != "cancel_order":
         assert "cancel" not in out["reply"].lower()
+
+
+@pytest.mark.parametrize(("text", "intent", "route"), [
+    ("show me notebooks", "recommendation", "products"),
+    ("show me binders", "recommendation", "products"),
+    ("can you show me some binders?", "recommendation", "products"),
+    ("I'm looking for notebooks", "recommendation", "products"),
+    ("do you have notebooks?", "recommendation", "products"),
+    ("what do you recommend?", "recommendation", "recommend"),
+    ("can you suggest something for me?", "recommendation", "recommend"),
+    ("show me something nice", "recommendation", "recommend"),
+    ("show me your best sellers", "recommendation", "recommend"),
+    ("show me more", "recommendation", "recommend"),
+    ("I'm looking for a gift for my dad", "recommendation", "recommend"),
+    ("can you recommend a good pen?", "product_search", "recommend"),
+    ("what would you suggest for a home office?", "product_search", "recommend"),
+    ("show me pens", "product_search", "products"),
+    ("do you have gift wrap?", "product_search", "products"),
+])
+def test_a_kind_of_product_asked_for_is_a_search_and_advice_asked_for_is_a_recommendation(text, intent, route):
+    """Failed before the fix: "show me notebooks" read by the quick model as a recommendation got suggestions
+    instead of notebooks (three written dialogues missed); "show me <a kind>" is a search, "what do you
+    recommend / suggest something for me" a recommendation, whichever of the two the model read."""
+    assert route_for(intent, fallback=False, pending=None, text=text) == route
+
+
+def test_the_graph_routes_by_the_message_too():
+    from assistant.agent.graph import choose_route
+
+    reading = {"intent": "recommendation", "confidence": 0.6, "fallback": False}
+    assert choose_route("show me notebooks", reading, None, False, None) == ("products", None)
+    assert route_for("recommendation", fallback=True, pending=None, text="show me notebooks") == "handoff"
