@@ -440,19 +440,20 @@ def customer_erase(
     customer_id: str = typer.Argument(..., help="the customer's id"),
     yes: bool = typer.Option(False, "--yes", help="do not ask for confirmation"),
 ) -> None:
-    """Erase everything that names a customer (one transaction); anonymous counts stay. The live profile is
-    deleted from Redis when profiles are shared there; a single embedded server keeps its in-memory profile
-    until it restarts: erase through the admin API to drop that at once."""
+    """Erase everything that names a customer (one transaction); anonymous counts stay. With Redis the live
+    profile is deleted there and the servers are told to forget their caches; a single embedded server keeps
+    its in-memory profile and caches until it restarts: erase through the admin API to drop those at once."""
     from assistant.config import get_settings
     from assistant.privacy.audit import OPERATOR
-    from assistant.privacy.data_rights import erase_customer_data, shared_profiles
+    from assistant.privacy.data_rights import erase_customer_data, shared_profiles, workers_of
     from assistant.privacy.export import UnknownCustomer
 
     if not yes:
         typer.confirm(f"Erase every message, event and record of customer {customer_id}?", abort=True)
     try:
         report = _run_with_store(lambda sessions: erase_customer_data(sessions, customer_id, OPERATOR,
-                                                                      shared_profiles(get_settings())))
+                                                                      shared_profiles(get_settings()),
+                                                                      workers_of(get_settings())))
     except UnknownCustomer as e:
         typer.echo(f"no customer {customer_id!r}", err=True)
         raise typer.Exit(1) from e

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assistant.api.deps import current_admin, get_db, get_runtime, shopper_session_id
+from assistant.cluster.announcements import DataErased, announce
 from assistant.privacy.audit import SHOPPER, Actor, audit_entries
 from assistant.privacy.consent import set_activity_consent
 from assistant.privacy.data_rights import erase_customer_data, erase_own_conversation, export_customer_data
@@ -38,6 +39,11 @@ class Consent(BaseModel):
     activity: bool
 
 
+def tell_other_workers(rt: Runtime):
+    """After an erasure: the other workers forget their caches too (assistant/cluster/announcements.py)."""
+    return lambda: announce(rt, DataErased())
+
+
 # ---------- admin ----------
 
 
@@ -56,7 +62,8 @@ async def erase_customer(customer_id: str, admin: AgentClaims = Depends(current_
                          rt: Runtime = Depends(get_runtime)) -> dict[str, Any]:
     """Erase everything that names the customer in one transaction; anonymous counts stay (docs/privacy.md)."""
     try:
-        report = await erase_customer_data(rt.sessions, customer_id, Actor.of(admin), rt.recommender)
+        report = await erase_customer_data(rt.sessions, customer_id, Actor.of(admin), rt.recommender,
+                                           tell_other_workers(rt))
     except UnknownCustomer as e:
         raise HTTPException(404, f"no customer {customer_id!r}") from e
     return {"erased": True, "pseudonym": report.subject, **report.counts()}
@@ -84,7 +91,7 @@ def own_session(session_id: str, token_session: str = Depends(shopper_session_id
 async def delete_conversation(session_id: str = Depends(own_session),
                               rt: Runtime = Depends(get_runtime)) -> dict[str, Any]:
     """The widget's "delete this conversation": its messages, events and everything derived are erased."""
-    report = await erase_own_conversation(rt.sessions, session_id, SHOPPER, rt.recommender)
+    report = await erase_own_conversation(rt.sessions, session_id, SHOPPER, rt.recommender, tell_other_workers(rt))
     return {"erased": True, **report.counts()}
 
 

@@ -2,8 +2,10 @@
 
 A worker that installs a retrained model, or adds an item to the catalogue, publishes it on the `cluster`
 channel; every worker (`listen`, a task of each runtime) then loads the new model from the shared state
-dir, or teaches its recommender the new item from the store. A worker that missed an announcement (it was
-down) gets the same result at start-up: it loads the installed files and teaches the items missing.
+dir, or teaches its recommender the new item from the store. An erasure (by any worker or the CLI) makes
+every worker forget the caches derived from personal data. A worker that missed an announcement (it was
+down) gets the same result at start-up or on subscribing again: it loads the installed files, teaches the
+items missing and forgets its caches.
 """
 
 from __future__ import annotations
@@ -35,13 +37,27 @@ class ItemAdded(BaseModel):
     origin: str = ""
 
 
-Announcement = Annotated[ModelInstalled | ItemAdded, Field(discriminator="type")]
+class DataErased(BaseModel):
+    """Personal data was erased from the store: forget the caches derived from it (the query embedding
+    cache keyed by shoppers' words, the dashboard's cached figures quoting them). It names nobody: the live
+    profiles, in Redis when several workers run, were forgotten by the eraser."""
+
+    type: Literal["data_erased"] = "data_erased"
+    origin: str = ""
+
+
+Announcement = Annotated[ModelInstalled | ItemAdded | DataErased, Field(discriminator="type")]
 _announcement = TypeAdapter(Announcement)
 
 
-async def announce(runtime, announcement: ModelInstalled | ItemAdded) -> None:
+async def announce(runtime, announcement: ModelInstalled | ItemAdded | DataErased) -> None:
     """Tell every other worker (the announcing one has applied the change already)."""
-    await runtime.bus.publish(CLUSTER_CHANNEL, {**announcement.model_dump(), "origin": runtime.worker_id})
+    await publish(runtime.bus, runtime.worker_id, announcement)
+
+
+async def publish(bus, origin: str, announcement: ModelInstalled | ItemAdded | DataErased) -> None:
+    """`announce` from outside a server's runtime (the CLI), on a bus of its own."""
+    await bus.publish(CLUSTER_CHANNEL, {**announcement.model_dump(), "origin": origin})
 
 
 async def listen(runtime, subscribed: asyncio.Event, retry_s: float = 1.0) -> None:
@@ -89,7 +105,11 @@ def installed_versions(settings) -> dict[str, float]:
 
 
 async def catch_up(runtime, seen: dict[str, float]) -> dict[str, float]:
-    """Load the models installed, and teach the items added, while this worker was not listening."""
+    """Load the models installed, teach the items added, and forget what an erasure may have removed, while
+    this worker was not listening."""
+    from assistant.privacy.data_rights import forget_cached_derivatives
+
+    forget_cached_derivatives()  # cheap: the caches refill as shoppers ask
     now = installed_versions(runtime.settings)
     for model in ("intent", "recommender"):
         if now[model] != seen.get(model):
@@ -100,10 +120,11 @@ async def catch_up(runtime, seen: dict[str, float]) -> dict[str, float]:
     return now
 
 
-async def apply(runtime, announcement: ModelInstalled | ItemAdded) -> None:
+async def apply(runtime, announcement: ModelInstalled | ItemAdded | DataErased) -> None:
     from assistant.admin.catalogue import teach_missing_items
     from assistant.admin.retraining import swap_classifier
     from assistant.heap import refreeze_after_swap
+    from assistant.privacy.data_rights import forget_cached_derivatives
     from assistant.runtime import load_recommender
 
     match announcement:
@@ -117,4 +138,6 @@ async def apply(runtime, announcement: ModelInstalled | ItemAdded) -> None:
             await teach_missing_items(runtime.sessions, runtime.recommender)
         case ItemAdded():
             await teach_missing_items(runtime.sessions, runtime.recommender, [announcement.item_id])
+        case DataErased():
+            forget_cached_derivatives()
     log.info("applied %s from %s", announcement.type, announcement.origin)
