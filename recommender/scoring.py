@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from recommender.lambdamart import TreeRanker, tree_inputs
 from recommender.reranker import Reranker, pool_of, rerank_inputs
 from recommender.sequence import SequenceModel
 
@@ -69,7 +70,7 @@ class ItemScorer:
     popular_candidates: int
     lexical: sp.csr_matrix | None = None  # top k TF-IDF neighbours of each item's text, None without words
     sequence: SequenceModel | None = None  # next-item model over the history, None when not trained
-    reranker: Reranker | None = None  # second stage over the fused score's best, None when not fitted
+    reranker: Reranker | TreeRanker | None = None  # second stage over the fused score's best, None when not fitted
 
     def __post_init__(self) -> None:
         self.index_of = {int(item): i for i, item in enumerate(self.item_ids.tolist())}
@@ -233,8 +234,13 @@ class ItemScorer:
         return reordered
 
     def rerank_inputs(self, history: History, pooled: np.ndarray, feats: np.ndarray,
-                      fused: np.ndarray) -> np.ndarray:
-        """The second stage's inputs for pooled candidates (best fused score first)."""
+                      fused: np.ndarray, kind: str | None = None) -> np.ndarray:
+        """The second stage's inputs for pooled candidates (best fused score first); `kind` ("mlp" or "trees")
+        defaults to the fitted second stage's."""
+        kind = kind or getattr(self.reranker, "kind", "mlp")
+        if kind == "trees":
+            return tree_inputs(feats, fused, history.indices, pooled, self.text, self.popularity,
+                               self.recent_popularity)
         cosines = None if self.text is None else self.text[pooled] @ self.text[history.indices].T
         return rerank_inputs(feats, self.weights, fused, FEATURES, cosines, history.indices.size)
 

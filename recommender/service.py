@@ -20,6 +20,7 @@ import scipy.sparse as sp
 from recommender.config import RecommenderConfig
 from recommender.data import Interactions, ItemCatalogue, NextItemRows
 from recommender.diversity import cap_per_category, mmr_order
+from recommender.lambdamart import TreeRanker
 from recommender.profiles import ProfileStore
 from recommender.reranker import Reranker
 from recommender.scoring import FEATURES, History, ItemScorer, ScoredCandidates
@@ -122,7 +123,8 @@ class Recommender:
         meta = {"config": self.config.to_dict(), "catalogue_name": self.catalogue_name,
                 "has_text_neighbours": scorer.text_neighbours is not None, "has_lexical": scorer.lexical is not None,
                 "has_sequence": scorer.sequence is not None,
-                "reranker_pool": None if scorer.reranker is None else scorer.reranker.pool}
+                "reranker_pool": None if scorer.reranker is None else scorer.reranker.pool,
+                "reranker_kind": getattr(scorer.reranker, "kind", "mlp")}
         sequence = {} if scorer.sequence is None else {f"sq_{name}": value
                                                           for name, value in scorer.sequence.weights.items()}
         reranker = {} if scorer.reranker is None else {f"rr_{name}": value
@@ -154,7 +156,8 @@ class Recommender:
             lexical=_sparse_from(arrays, "lx", n) if meta.get("has_lexical") else None,
             sequence=SequenceModel({name: arrays[f"sq_{name}"] for name in PARAMETER_NAMES})
             if meta.get("has_sequence") else None,
-            reranker=None if meta.get("reranker_pool") is None else Reranker(
+            reranker=None if meta.get("reranker_pool") is None else (
+                TreeRanker if meta.get("reranker_kind") == "trees" else Reranker)(
                 {name.removeprefix("rr_"): value for name, value in arrays.items() if name.startswith("rr_")},
                 meta["reranker_pool"]))
         return cls(scorer, arrays["titles"].tolist(), arrays["categories"].tolist(), config, embed, profiles,

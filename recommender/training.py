@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from recommender.config import RecommenderConfig
 from recommender.data import Interactions, ItemCatalogue, NextItemRows
 from recommender.fusion import build_candidate_lists, fit_weights
+from recommender.lambdamart import TreeRanker, cut_rows, fit_lambdamart
 from recommender.neighbours import (
     AlsNeighbours,
     Ease,
@@ -169,7 +170,11 @@ def train_scorer(catalogue: ItemCatalogue, interactions: Interactions, embed: Em
         progress(f"only {lists.n_rows} validation rows: using the default fusion weights")
         weights = np.array([config.default_weights.get(name, 0.0) for name in FEATURES], dtype=np.float32)
     scorer.weights = weights
-    scorer.reranker = fit_second_stage(scorer, validation, config, progress)
+    if config.rerank.kind == "trees":
+        scorer.reranker = fit_tree_stage(catalogue, base, scorer, validation, text,
+                                         None if sequence is None else sequence.epochs, config, progress)
+    else:
+        scorer.reranker = fit_second_stage(scorer, validation, config, progress)
     if not config.refit_on_all:
         return scorer
     progress(f"refitting neighbours on all {len(interactions)} interactions")
@@ -205,6 +210,52 @@ def fit_second_stage(scorer: ItemScorer, validation: NextItemRows, config: Recom
     if not inputs:
         return None
     return fit_reranker(np.stack(inputs), np.array(positions, dtype=np.int64), params, progress)
+
+
+def pooled_rows(scorer: ItemScorer, rows: NextItemRows, config: RecommenderConfig, kind: str):
+    """(user key, second-stage inputs of the fused score's pool, the target's position in it) of each row whose
+    target is in the pool."""
+    everything, found_rows = np.arange(scorer.n_items), []
+    for key, history_ids, target in zip(rows.user_keys, rows.histories, rows.targets.tolist(), strict=True):
+        history = scorer.to_history(history_ids[-config.history_length:])
+        if target not in scorer.index_of or history.is_empty:
+            continue
+        feats = scorer.features(history, everything)
+        fused = np.einsum("ij,j->i", feats, scorer.weights)
+        pool = pool_of(fused, config.rerank.pool)
+        found = np.flatnonzero(pool == scorer.index_of[target])
+        if found.size:
+            found_rows.append((key, scorer.rerank_inputs(history, pool, feats[pool], fused[pool], kind),
+                               int(found[0])))
+    return found_rows
+
+
+def fit_tree_stage(catalogue: ItemCatalogue, base: Interactions, scorer: ItemScorer, validation: NextItemRows,
+                   text: np.ndarray | None, sequence_epochs: int | None, config: RecommenderConfig,
+                   progress: Progress) -> TreeRanker | None:
+    """LambdaMART over the fused score's pool, fitted on the fit rows (scored by `scorer`, fitted on `base`) and
+    on those rows cut 1..cuts items earlier, scored by generators refitted without every such row's target."""
+    params = config.rerank
+    if not params.enabled or scorer.n_items > config.fit_dense_max_items:
+        return None
+    found = pooled_rows(scorer, validation, config, "trees") if params.fit_rows else []
+    if params.cuts > 0:
+        rows, pairs = cut_rows(validation, params.cuts)
+        earlier = base.without_pairs([key for key, _ in pairs], [item for _, item in pairs])
+        progress(f"second stage: {len(rows)} rows on generators refitted on {len(earlier)} interactions")
+        sequence = None
+        if sequence_epochs is not None:
+            behaviour = to_catalogue_indices(earlier, catalogue.ids)
+            sequence = train_sequence_model(behaviour.users, behaviour.items, len(catalogue.ids), text,
+                                            config.sequence, epochs=sequence_epochs).model
+        cut_scorer = build_scorer(catalogue, earlier, text, config, scorer.weights, same_catalogue=scorer,
+                                  sequence=sequence)
+        found += pooled_rows(cut_scorer, rows, config, "trees")
+    if not found:
+        return None
+    keys = {key: i for i, key in enumerate(sorted({key for key, _, _ in found}))}
+    return fit_lambdamart([inputs for _, inputs, _ in found], np.array([p for _, _, p in found], dtype=np.int64),
+                          np.array([keys[key] for key, _, _ in found], dtype=np.int64), params, progress)
 
 
 def sequence_model_fits(n_items: int, n_interactions: int, config: RecommenderConfig) -> bool:

@@ -75,7 +75,7 @@ def test_the_second_stage_reorders_only_its_pool_and_keeps_the_pool_scores(catal
     everything = np.arange(scorer.n_items)
     feats = scorer.features(history, everything)
     fused = np.einsum("ij,j->i", feats, scorer.weights)
-    width = scorer.rerank_inputs(history, everything[:3], feats[:3], fused[:3]).shape[1]
+    width = scorer.rerank_inputs(history, everything[:3], feats[:3], fused[:3], "mlp").shape[1]
     # a second stage that prefers the fused order reversed: the pool's best becomes its last
     reverse = {"mean": np.zeros(width, np.float32), "std": np.ones(width, np.float32),
                "w1": np.eye(width, 1, k=-(width - 9), dtype=np.float32), "b1": np.zeros(1, np.float32),
