@@ -83,20 +83,20 @@ def from_booster(booster, pool: int) -> TreeRanker:
     return TreeRanker(arrays, pool)
 
 
-def _pool_ranks(column: np.ndarray) -> np.ndarray:
-    """log(1 + rank) of each value in the pool, largest first; log(1 + pool size) where the value is 0."""
-    n = column.size
-    order = np.argsort(-column, kind="stable")
-    rank = np.empty(n, dtype=np.float32)
-    rank[order] = np.arange(n)
-    return np.where(column > 0, np.log1p(rank), np.log1p(n))
+def _pool_ranks(columns: np.ndarray) -> np.ndarray:
+    """log(1 + rank) of each value in its column of the pool, largest first; log(1 + pool size) where it is 0."""
+    n = columns.shape[0]
+    order = np.argsort(-columns, axis=0, kind="stable")
+    rank = np.empty(columns.shape, dtype=np.float32)
+    np.put_along_axis(rank, order, np.arange(n, dtype=np.float32)[:, None], axis=0)
+    return np.where(columns > 0, np.log1p(rank), np.float32(np.log1p(n)))
 
 
 def tree_inputs(feats: np.ndarray, fused: np.ndarray, history: np.ndarray, pooled: np.ndarray,
                 text: np.ndarray | None, popularity: np.ndarray, recent_popularity: np.ndarray) -> np.ndarray:
     """The trees' inputs for a pool (rows best fused score first); `history` as catalogue indices, oldest first."""
     n, length = pooled.size, history.size
-    columns = [feats, np.stack([_pool_ranks(feats[:, j]) for j in range(feats.shape[1])], axis=1)]
+    columns = [feats, _pool_ranks(feats)]
     fused_rank = np.log1p(np.arange(n, dtype=np.float32))
     if text is not None and length:
         cosines = text[pooled] @ text[history].T
