@@ -52,7 +52,7 @@ class RerankParams:
     tree_learning_rate: float = 0.1
     tree_patience: int = 30
     threads: int = 2
-    bags: int = 5  # trees: models, each stopped early on its own fifth of the users, summed (1: one model)
+    bags: int = 3  # trees: models, each stopped early on its own third of the users, summed (1: one model)
     pool: int = 100  # candidates it re-orders (the fused score's best)
     hidden: int = 32
     dropout: float = 0.1
