@@ -1,6 +1,7 @@
 """A/B tests of recommendation serving settings: sticky weighted assignment of shoppers to variants, and a
 per-variant report (exposures, click-through, add-to-cart, conversion with 95 % Wilson intervals, and each
-variant against the control by a two-proportion z-test) from the SQL store's exposures and behaviour events."""
+variant against the control by a two-proportion z-test) from the SQL store's exposures, behaviour events and
+orders."""
 
 from __future__ import annotations
 
@@ -11,14 +12,15 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, column, distinct, func, select, table
 
-from recommender.sql_source import as_engine
+from recommender.sql_source import CANCELLED, ORDER_LINES, ORDERS, as_engine
 
 EXPOSURES = table("rec_exposures", column("session_id"), column("variant"), column("item_id"), column("at"),
                   column("ab_test_id"))
 EVENTS = table("behaviour_events", column("session_id"), column("item_id"), column("kind"), column("at"))
-CLICK_KINDS = ("click", "add_to_cart", "purchase")  # a cart or a purchase needs a click first, even if unsent
-CART_KINDS = ("add_to_cart", "purchase")
-PURCHASE_KINDS = ("purchase",)
+SESSIONS = table("chat_sessions", column("id"), column("customer_id"))
+# purchases come from the order store only (a socket's word is no proof), so no event kind counts as one
+CLICK_KINDS = ("click", "add_to_cart")  # an add-to-cart needs a click first, even if unsent
+CART_KINDS = ("add_to_cart",)
 Z_95 = 1.959964
 NOT_SIGNIFICANT = "not significant yet"
 
@@ -116,15 +118,25 @@ def _exposure_counts(conn: Connection, test_id: int | None) -> dict[str, tuple[i
     return {variant: (sessions, exposures) for variant, sessions, exposures in conn.execute(query)}
 
 
-def _count_by_variant(conn: Connection, test_id: int | None, kinds: Sequence[str], per_session: bool) -> dict[str, int]:
-    """Exposures (or sessions) followed by an event of one of `kinds` on the exposed item, per variant."""
+def _count_by_variant(conn: Connection, test_id: int | None, kinds: Sequence[str]) -> dict[str, int]:
+    """Exposures followed by an event of one of `kinds` on the exposed item, per variant."""
     shown = _shown(test_id).subquery()
     joined = shown.join(EVENTS, (EVENTS.c.session_id == shown.c.session_id) & (EVENTS.c.item_id == shown.c.item_id)
                         & (EVENTS.c.at >= shown.c.at))
     acted = (select(shown.c.variant, shown.c.session_id, shown.c.item_id)
              .select_from(joined).where(EVENTS.c.kind.in_(kinds)).distinct().subquery())
-    counted = func.count(distinct(acted.c.session_id)) if per_session else func.count()
-    query = select(acted.c.variant, counted).group_by(acted.c.variant)
+    query = select(acted.c.variant, func.count()).group_by(acted.c.variant)
+    return dict(conn.execute(query).all())
+
+
+def _converted_sessions(conn: Connection, test_id: int | None) -> dict[str, int]:
+    """Exposed sessions whose customer then ordered an item shown to them (not cancelled), per variant."""
+    shown = _shown(test_id).subquery()
+    joined = (shown.join(SESSIONS, SESSIONS.c.id == shown.c.session_id)
+              .join(ORDERS, (ORDERS.c.customer_id == SESSIONS.c.customer_id) & (ORDERS.c.created_at >= shown.c.at))
+              .join(ORDER_LINES, (ORDER_LINES.c.order_id == ORDERS.c.id) & (ORDER_LINES.c.item_id == shown.c.item_id)))
+    query = (select(shown.c.variant, func.count(distinct(shown.c.session_id))).select_from(joined)
+             .where(ORDERS.c.status != CANCELLED).group_by(shown.c.variant))
     return dict(conn.execute(query).all())
 
 
@@ -136,9 +148,9 @@ def ab_report(store: Connection | Engine | str, test_id: int | None = None,
         with as_engine(store).connect() as conn:
             return ab_report(conn, test_id, variant_order)
     exposures = _exposure_counts(store, test_id)
-    clicked = _count_by_variant(store, test_id, CLICK_KINDS, per_session=False)
-    carted = _count_by_variant(store, test_id, CART_KINDS, per_session=False)
-    converted = _count_by_variant(store, test_id, PURCHASE_KINDS, per_session=True)
+    clicked = _count_by_variant(store, test_id, CLICK_KINDS)
+    carted = _count_by_variant(store, test_id, CART_KINDS)
+    converted = _converted_sessions(store, test_id)
     names = [*variant_order, *sorted(set(exposures) - set(variant_order))]
     rates = {}
     for name in names:

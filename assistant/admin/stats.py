@@ -26,8 +26,8 @@ from assistant.store.models import Author, BehaviourEvent, ChatSession, Message,
 
 log = logging.getLogger(__name__)
 
-# the widget's card buttons: "View" and "Add to cart" (purchases count too)
-CARD_CLICK_KINDS = ("view", "click", "add_to_cart", "purchase")
+# the widget's card buttons: "View" and "Add to cart" (purchases come from the order store, not from events)
+CARD_CLICK_KINDS = ("view", "click", "add_to_cart")
 REVIEW_ROUTES = ("out_of_scope", "handoff")
 
 

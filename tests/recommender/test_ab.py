@@ -49,13 +49,16 @@ def store_url(tmp_path):
     return url
 
 
-def test_ab_report_counts_clicks_and_purchases_after_exposure(store_url):
+def test_ab_report_counts_clicks_after_exposure_and_orders_from_the_order_store(store_url):
+    """Conversion is an order of the shown item by the session's customer after it was shown. Before, it counted
+    `purchase` events, which no socket may send any more: every test's conversion read 0 (failed before)."""
     engine = create_engine(store_url)
     start = datetime(2026, 11, 26, 12, 0)
     with engine.begin() as conn:
         conn.execute(insert(models.Item), [{"id": i, "title": f"item {i}", "price": 1.0} for i in (1, 2, 3)])
-        conn.execute(insert(models.ChatSession), [{"id": s, "variant": v} for s, v in
-                                                  (("a1", "A"), ("a2", "A"), ("b1", "B"))])
+        conn.execute(insert(models.Customer), [{"id": c, "name": c} for c in ("c1", "c2", "c3")])
+        conn.execute(insert(models.ChatSession), [{"id": s, "variant": v, "customer_id": c} for s, v, c in
+                                                  (("a1", "A", "c1"), ("a2", "A", "c2"), ("b1", "B", "c3"))])
         conn.execute(insert(models.RecExposure), [
             {"session_id": "a1", "variant": "A", "item_id": 1, "at": start},
             {"session_id": "a1", "variant": "A", "item_id": 2, "at": start},
@@ -65,14 +68,26 @@ def test_ab_report_counts_clicks_and_purchases_after_exposure(store_url):
         later = start + timedelta(minutes=1)
         conn.execute(insert(models.BehaviourEvent), [
             {"session_id": "a1", "item_id": 1, "kind": "click", "at": later},
-            {"session_id": "a1", "item_id": 1, "kind": "purchase", "at": later},
+            {"session_id": "a1", "item_id": 1, "kind": "add_to_cart", "at": later},
             {"session_id": "b1", "item_id": 3, "kind": "click", "at": start - timedelta(minutes=1)},
+            {"session_id": "a2", "item_id": 1, "kind": "purchase", "at": later},  # an old socket's: no proof
         ])
+        # conversion comes from the order store: c1 ordered the item shown to a1 after it was shown; c2's order
+        # was cancelled and c3 ordered before the exposure
+        conn.execute(insert(models.Order), [
+            {"id": 1, "customer_id": "c1", "status": "processing", "created_at": later, "updated_at": later},
+            {"id": 2, "customer_id": "c2", "status": "cancelled", "created_at": later, "updated_at": later},
+            {"id": 3, "customer_id": "c3", "status": "delivered", "created_at": start - timedelta(days=1),
+             "updated_at": start},
+        ])
+        conn.execute(insert(models.OrderLine), [{"order_id": o, "item_id": i, "quantity": 1, "unit_price": 1.0}
+                                                for o, i in ((1, 1), (2, 1), (3, 3))])
     report = {row.variant: row for row in ab_report(store_url)}
     assert report["A"].sessions == 2 and report["A"].exposures == 3
     assert report["A"].click_through == Rate(1, 3)
-    assert report["A"].add_to_cart == Rate(1, 3)  # a purchase counts as carted
-    assert report["A"].conversion == Rate(1, 2)
+    assert report["A"].add_to_cart == Rate(1, 3)
+    assert report["A"].conversion == Rate(1, 2)  # a1's order; not a2's cancelled order nor its purchase event
+    assert report["B"].conversion == Rate(0, 1)  # ordered before it was shown
     assert report["B"].click_through == Rate(0, 1)  # the click came before the exposure
     assert report["A"].verdicts["click_through"] == "control"
     assert report["B"].verdicts["click_through"] == NOT_SIGNIFICANT
