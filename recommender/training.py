@@ -195,20 +195,10 @@ def fit_second_stage(scorer: ItemScorer, validation: NextItemRows, config: Recom
     params = config.rerank
     if not params.enabled or scorer.n_items > config.fit_dense_max_items:
         return None
-    everything, inputs, positions = np.arange(scorer.n_items), [], []
-    for history_ids, target in zip(validation.histories, validation.targets.tolist(), strict=True):
-        history = scorer.to_history(history_ids[-config.history_length:])
-        if target not in scorer.index_of or history.is_empty:
-            continue
-        feats = scorer.features(history, everything)
-        fused = np.einsum("ij,j->i", feats, scorer.weights)
-        pool = pool_of(fused, params.pool)
-        found = np.flatnonzero(pool == scorer.index_of[target])
-        if found.size:
-            inputs.append(scorer.rerank_inputs(history, pool, feats[pool], fused[pool]))
-            positions.append(int(found[0]))
-    if not inputs:
+    found = pooled_rows(scorer, validation, config, "mlp")
+    if not found:
         return None
+    inputs, positions = [x for _, x, _ in found], [p for _, _, p in found]
     return fit_reranker(np.stack(inputs), np.array(positions, dtype=np.int64), params, progress)
 
 
