@@ -57,3 +57,35 @@ async def test_figures_follow_the_traffic_and_are_exported_for_prometheus(admin_
     assert gauge["shopassist_rec_click_through"] > 0
     assert gauge['shopassist_window_intents{intent="check_refund_policy"}'] >= 1
     assert gauge["shopassist_review_messages"] >= 1
+
+
+async def test_a_stored_purchase_event_is_no_card_click(tmp_path):
+    """Purchases come from the order store: a `purchase` event an old socket stored after a card was shown does
+    not count as a click on it (it did before; a view does)."""
+    from datetime import timedelta
+
+    from sqlalchemy import insert
+
+    from assistant.admin.stats import dashboard_stats
+    from assistant.store import models
+    from assistant.store.database import async_session_factory, make_async_engine, upgrade_schema
+
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    upgrade_schema(url)
+    engine = make_async_engine(url)
+    sessions = async_session_factory(engine)
+    shown = models.utcnow() - timedelta(minutes=10)
+    async with sessions() as db:
+        await db.execute(insert(models.Item), [{"id": i, "title": f"item {i}", "price": 1.0} for i in (1, 2)])
+        await db.execute(insert(models.ChatSession), [{"id": "s1"}])
+        await db.execute(insert(models.RecExposure), [{"session_id": "s1", "variant": "A", "item_id": i, "at": shown}
+                                                      for i in (1, 2)])
+        await db.execute(insert(models.BehaviourEvent), [
+            {"session_id": "s1", "item_id": 1, "kind": "purchase", "at": shown + timedelta(minutes=1)},
+            {"session_id": "s1", "item_id": 2, "kind": "view", "at": shown + timedelta(minutes=1)}])
+        await db.commit()
+    try:
+        recs = (await dashboard_stats(sessions, window_hours=24, review_limit=10))["recommendations"]
+    finally:
+        await engine.dispose()
+    assert recs["exposures"] == 2 and recs["clicked"] == 1
