@@ -46,6 +46,14 @@ def shop_line_files() -> list[Path]:
 
 
 PHRASINGS_FILE = SHOP_LINES_DIR / "phrasings.jsonl"
+# off-topic questions about other businesses in the shop's own words (a bank card, an airline refund, an energy
+# bill): the neighbours of the shop's intents that plain off-topic lines do not cover
+NEAR_SHOP_FILE = SHOP_LINES_DIR / "near_shop_off_topic.txt"
+NEAR_SHOP_SOURCE = "shop/near_shop"
+# everyday phrasings of the Bitext intents that the calibration phase never trains on: with the project's
+# held-out lines they are the "how shoppers write" group the fallback budget is measured on (the final
+# phase trains on them)
+CALIBRATION_PHRASINGS_FILE = SHOP_LINES_DIR / "calibration_phrasings.jsonl"
 
 
 def load_shop_lines() -> list[Example]:
@@ -58,7 +66,17 @@ def load_shop_lines() -> list[Example]:
                 examples.append(Example(line.strip(), path.stem, "", "shop"))
     if PHRASINGS_FILE.exists():
         examples += [Example(r["text"], r["intent"], "", "shop") for r in read_jsonl(PHRASINGS_FILE)]
+    if NEAR_SHOP_FILE.exists():
+        examples += [Example(line.strip(), OUT_OF_SCOPE, "", NEAR_SHOP_SOURCE)
+                     for line in NEAR_SHOP_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
     return examples
+
+
+def load_calibration_phrasings() -> list[Example]:
+    """Everyday in-scope phrasings held out from the whole calibration phase (see CALIBRATION_PHRASINGS_FILE)."""
+    if not CALIBRATION_PHRASINGS_FILE.exists():
+        return []
+    return [Example(r["text"], r["intent"], "", "shop/calibration") for r in read_jsonl(CALIBRATION_PHRASINGS_FILE)]
 
 
 def feedback_examples(feedback: Iterable[tuple[str, str]]) -> list[Example]:
@@ -110,4 +128,6 @@ def data_hashes(data_dir: Path) -> dict[str, str]:
     paths.update({f"assistant/data/intents/{p.name}": p for p in shop_line_files()})
     paths["assistant/data/intents/paraphrases.json"] = SHOP_LINES_DIR / "paraphrases.json"
     paths["assistant/data/intents/phrasings.jsonl"] = PHRASINGS_FILE
+    paths["assistant/data/intents/near_shop_off_topic.txt"] = NEAR_SHOP_FILE
+    paths["assistant/data/intents/calibration_phrasings.jsonl"] = CALIBRATION_PHRASINGS_FILE
     return {name: file_sha256(p) for name, p in paths.items() if p.exists()}

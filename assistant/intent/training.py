@@ -34,6 +34,7 @@ from assistant.intent.data import (
     feedback_examples,
     is_shift_row,
     load_bitext,
+    load_calibration_phrasings,
     load_clinc_oos,
     load_shop_lines,
     split_by_hash,
@@ -51,9 +52,8 @@ from assistant.intent.in_scope_distance import (
     IN_SCOPE_VECTORS_FILE,
     InScopeDistance,
     InScopeDistanceCard,
-    fit_threshold,
+    choose_policy_and_score,
     in_scope_confidence,
-    standardised_card,
 )
 from assistant.intent.knn import NeighbourVoter
 from assistant.intent.labels import LABEL_TO_ID, LABELS, OUT_OF_SCOPE
@@ -97,15 +97,20 @@ class TrainingPlan:
     train_on_clinc: bool = False
     final_trains_on_held_out_oos: bool = False
     max_fallback: float = 0.02
-    # the in-scope distance (in_scope_distance.py): neighbours averaged (0: off), and the share of the
-    # fallback budget left to the policy (the distance gets the rest)
+    # the in-scope distance (in_scope_distance.py): neighbours averaged (0: off); the shares of the fallback
+    # budget left to the policy (the score gets the rest) and the weights of the classifier's doubt in the
+    # score that calibration chooses from
     in_scope_distance_k: int = 10
-    policy_budget_share: float = 0.5
+    policy_budget_shares: tuple[float, ...] = (0.5, 0.0, 0.25, 0.75, 1.0)
+    doubt_weights: tuple[float, ...] = (1.0, 0.0, 0.5, 2.0)
     balance_policy_groups: bool = True  # Bitext hard rows and the project's held-out lines weigh the same
     secondary_threshold: float = 0.5
     feedback_repeat: int = 3
     # lines that name products (catalogue_lines.py), x the per-intent counts there; trained on, never held out
     catalogue_scale: float = 0.5  # 1.0 cost off-topic recall on the held-out sets, 0.5 read as many products
+    # calibration_phrasings.jsonl: held out from the calibration phase (the policy's and the score's budget is
+    # measured on them with the project's held-out lines), trained on in the final phase
+    calibration_phrasings: bool = True
     export_onnx: bool = True
 
 
@@ -145,15 +150,16 @@ def build_splits(data_dir: Path, plan: TrainingPlan, feedback: Iterable[tuple[st
     lines_cap = cap and cap * plan.project_lines_cap_factor  # the project's lines and out-of-scope are scarcer
     eval_cap = plan.eval_per_intent
     products = catalogue_lines(data_dir, plan.catalogue_scale, seed)
+    everyday = load_calibration_phrasings() if plan.calibration_phrasings else []
     return TrainingSplits(
         calibration_train=cap_per_intent(ordinary, cap, seed) + corrections + products
         + cap_per_intent(shop_kept + oos_kept + clinc_kept, lines_cap, seed),
-        hard_in_scope=cap_per_intent(shift, eval_cap, seed) + cap_per_intent(shop_held, eval_cap, seed),
+        hard_in_scope=cap_per_intent(shift, eval_cap, seed) + cap_per_intent(shop_held + everyday, eval_cap, seed),
         oos_tune=oos_tune,
         oos_test=clinc_held,
         dev=cap_per_intent(load_bitext(data_dir, "dev"), eval_cap, seed),
         everything=cap_per_intent(bitext, cap, seed) + corrections + products
-        + cap_per_intent(shop_in_scope + final_oos + clinc_kept, lines_cap, seed),
+        + cap_per_intent(shop_in_scope + everyday + final_oos + clinc_kept, lines_cap, seed),
     )
 
 
@@ -263,14 +269,14 @@ def calibrate(network, tokenizer, splits: TrainingSplits, neighbours: NeighbourV
     # threshold must suit how shoppers write, not only Bitext's templates
     in_scope_weights = group_weights(bitext) if plan.balance_policy_groups else None
     with_distance = frozen is not None and plan.in_scope_distance_k > 0
-    policy_budget = plan.max_fallback * (plan.policy_budget_share if with_distance else 1.0)
-    policy = choose_policy(probs["hard_in_scope"], probs["oos_tune"], LABEL_TO_ID[OUT_OF_SCOPE], policy_budget,
-                           in_scope_weights=in_scope_weights)
-    policy = policy.model_copy(update={"secondary_threshold": plan.secondary_threshold})
     distance_card, distance_metrics = None, {}
     if with_distance:
-        distance_card, distance_metrics = _fit_in_scope_distance(splits, scored, probs, policy, frozen, plan,
-                                                                 in_scope_weights)
+        policy, distance_card, distance_metrics = _fit_in_scope_distance(splits, scored, probs, frozen, plan,
+                                                                         in_scope_weights)
+    else:
+        policy = choose_policy(probs["hard_in_scope"], probs["oos_tune"], LABEL_TO_ID[OUT_OF_SCOPE],
+                               plan.max_fallback, in_scope_weights=in_scope_weights)
+    policy = policy.model_copy(update={"secondary_threshold": plan.secondary_threshold})
     oos_all = np.vstack([probs["oos_tune"], probs["oos_test"]])
     ece_set = np.vstack([probs["hard_in_scope"], oos_all])
     ece_targets = np.concatenate([hard.targets, scored["oos_tune"].targets, scored["oos_test"].targets])
@@ -296,32 +302,28 @@ def calibrate(network, tokenizer, splits: TrainingSplits, neighbours: NeighbourV
 
 
 def _fit_in_scope_distance(splits: TrainingSplits, scored: dict[str, ScoredSet], probs: dict[str, np.ndarray],
-                           policy: FallbackPolicy, frozen: FrozenMember, plan: TrainingPlan,
-                           in_scope_weights: np.ndarray | None) -> tuple[InScopeDistanceCard, dict]:
-    """Standardise the distance and the doubt on the held-out in-scope rows and choose the threshold under
-    which the policy and the distance together let at most `max_fallback` of them fall back. No off-topic
-    line is used; the figures on the held-out off-topic sets are reported, not fitted."""
+                           frozen: FrozenMember, plan: TrainingPlan, in_scope_weights: np.ndarray | None
+                           ) -> tuple[FallbackPolicy, InScopeDistanceCard, dict]:
+    """The policy and the out-of-scope score, chosen together (`choose_policy_and_score`) on the held-out
+    in-scope rows and the held-out written off-topic lines, the set the policy alone was chosen on before; the
+    CLINC sample stays unseen and is reported, not fitted."""
     oos_id = LABEL_TO_ID[OUT_OF_SCOPE]
     store = InScopeDistance(frozen.encoder([e.text for e in splits.calibration_in_scope]), plan.in_scope_distance_k)
-
-    def signals(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        p = probs[name]
-        return (store.distances(scored[name].vectors), in_scope_confidence(p, oos_id),
-                fallback_mask(p, oos_id, policy.threshold, policy.margin))
-
-    distances, confidence, falls_back = signals("hard_in_scope")
-    card = standardised_card(plan.in_scope_distance_k, distances, confidence)
-    threshold = fit_threshold(card.scores(distances, confidence), falls_back, plan.max_fallback, in_scope_weights)
-    card = card.model_copy(update={"threshold": threshold, "calibration": {
-        "rows": len(distances), "max_fallback": plan.max_fallback, "policy_budget_share": plan.policy_budget_share,
-        "source": "held-out in-scope rows of the calibration phase (Bitext variation rows, the project's lines)"}})
-    metrics = {}
+    distances = {name: store.distances(scored[name].vectors) for name in scored}
+    policy, card, recalls = choose_policy_and_score(
+        (probs["hard_in_scope"], distances["hard_in_scope"]), (probs["oos_tune"], distances["oos_tune"]), oos_id,
+        plan.in_scope_distance_k, plan.max_fallback, plan.policy_budget_shares, plan.doubt_weights, in_scope_weights)
+    card = card.model_copy(update={"calibration": card.calibration | {
+        "rows": len(distances["hard_in_scope"]), "max_fallback": plan.max_fallback,
+        "source": "held-out in-scope rows of the calibration phase (Bitext variation rows, the project's lines, "
+                  "calibration_phrasings.jsonl)"}})
+    metrics = {"written_off_topic_recall_by_choice": recalls}
     for name in ("hard_in_scope", "dev", "oos_tune", "oos_test"):
-        d, c, policy_says = signals(name)
-        far = card.scores(d, c) > card.threshold
-        metrics[name] = {"rows": len(d), "policy": float(policy_says.mean()), "distance": float(far.mean()),
+        policy_says = fallback_mask(probs[name], oos_id, policy.threshold, policy.margin)
+        far = card.scores(distances[name], in_scope_confidence(probs[name], oos_id)) > card.threshold
+        metrics[name] = {"rows": len(far), "policy": float(policy_says.mean()), "distance": float(far.mean()),
                          "either": float((policy_says | far).mean())}
-    return card, metrics
+    return policy, card, metrics
 
 
 def train_intent_model(out_dir: Path, data_dir: Path, *, max_per_intent: int | None = None,
@@ -379,8 +381,7 @@ def train_intent_model(out_dir: Path, data_dir: Path, *, max_per_intent: int | N
                      neighbour_weight=weights[0], frozen_weight=weights[1], policy=policy,
                      in_scope_distance=distance_card,
                      trained_at=datetime.now(UTC).isoformat(timespec="seconds"), metrics=metrics,
-                     training={"plan": plan.__dict__ | {"neighbour_weights": list(plan.neighbour_weights),
-                                                        "frozen_weights": list(plan.frozen_weights)},
+                     training={"plan": {k: list(v) if isinstance(v, tuple) else v for k, v in plan.__dict__.items()},
                                "seed": seed, "quick": quick, "feedback_rows": len(feedback),
                                "sizes": {k: len(v) for k, v in splits.__dict__.items()},
                                "data_hashes": data_hashes(Path(data_dir)), "log": log})
