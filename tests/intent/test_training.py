@@ -5,8 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from assistant.intent.classifier import IntentClassifier
-from assistant.intent.data import Example, is_shift_row
-from assistant.intent.labels import LABELS
+from assistant.intent.data import (
+    NEAR_SHOP_SOURCE,
+    Example,
+    is_shift_row,
+    load_calibration_phrasings,
+    load_shop_lines,
+)
+from assistant.intent.labels import LABELS, OUT_OF_SCOPE
 from assistant.intent.model_card import ModelCard
 from assistant.intent.reading import IntentReading
 from assistant.intent.training import QUICK_PLAN, build_splits
@@ -56,3 +62,25 @@ def test_shift_split_holds_out_lexical_coordinated_colloquial_and_typo_rows(data
     assert is_shift_row(Example("x", "track_order", "BLQ")) and not is_shift_row(Example("x", "track_order", "BIP"))
     held_out_oos = {e.text for e in splits.oos_test}
     assert held_out_oos and not held_out_oos & {e.text for e in splits.calibration_train}
+
+
+def test_everyday_calibration_phrasings_are_held_out_until_the_final_phase(data_dir):
+    splits = build_splits(data_dir, replace(QUICK_PLAN, max_per_intent=None, eval_per_intent=None), (), seed=13)
+    everyday = {e.text for e in load_calibration_phrasings()}
+    assert len(everyday) >= 100 and {e.intent for e in load_calibration_phrasings()} <= set(LABELS)
+    assert not everyday & {e.text for e in splits.calibration_train}
+    assert everyday <= {e.text for e in splits.hard_in_scope}  # the fallback budget is measured on them
+    assert everyday <= {e.text for e in splits.everything}
+    without = build_splits(data_dir, replace(QUICK_PLAN, max_per_intent=None, eval_per_intent=None,
+                                             calibration_phrasings=False), (), seed=13)
+    assert not everyday & {e.text for e in without.hard_in_scope + without.everything}
+
+
+def test_near_shop_off_topic_lines_are_off_topic_and_partly_held_out(data_dir):
+    splits = build_splits(data_dir, replace(QUICK_PLAN, max_per_intent=None), (), seed=13)
+    near_shop = [e for e in load_shop_lines() if e.source == NEAR_SHOP_SOURCE]
+    assert len(near_shop) >= 80 and all(e.intent == OUT_OF_SCOPE for e in near_shop)
+    tuned = {e.text for e in splits.oos_tune if e.source == NEAR_SHOP_SOURCE}
+    trained = {e.text for e in splits.calibration_train if e.source == NEAR_SHOP_SOURCE}
+    assert tuned and trained and not tuned & trained
+    assert not tuned & {e.text for e in splits.everything}  # held out in the final phase as well
