@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
+
 from assistant.intent.classifier import IntentClassifier
 from assistant.intent.data import (
     NEAR_SHOP_SOURCE,
@@ -14,8 +16,9 @@ from assistant.intent.data import (
 )
 from assistant.intent.labels import LABELS, OUT_OF_SCOPE
 from assistant.intent.model_card import ModelCard
+from assistant.intent.oos_evaluation import evaluation_sets
 from assistant.intent.reading import IntentReading
-from assistant.intent.training import QUICK_PLAN, build_splits
+from assistant.intent.training import QUICK_PLAN, ScoredSet, _best_weights, build_splits
 
 
 def test_tiny_training_writes_a_loadable_model_with_a_card(tiny_model_dir):
@@ -84,3 +87,32 @@ def test_near_shop_off_topic_lines_are_off_topic_and_partly_held_out(data_dir):
     trained = {e.text for e in splits.calibration_train if e.source == NEAR_SHOP_SOURCE}
     assert tuned and trained and not tuned & trained
     assert not tuned & {e.text for e in splits.everything}  # held out in the final phase as well
+
+
+def test_eval_oos_prints_the_near_shop_lines_apart_from_the_other_written_lines(data_dir):
+    sets = evaluation_sets(data_dir, [], held_out_share=0.2)
+    near_shop = {e.text for e in load_shop_lines() if e.source == NEAR_SHOP_SOURCE}
+    held_near, off_topic = sets["near-shop off-topic lines (held out)"]
+    assert off_topic and set(held_near) <= near_shop
+    assert not set(sets["written off-topic lines (held out)"][0]) & near_shop
+
+
+def _scored(targets, member_says):
+    """Three rows of scores per set: the network (logits) reads one way, the neighbour votes another."""
+    n_labels = len(LABELS)
+    logits = np.full((len(targets), n_labels), -5.0)
+    logits[np.arange(len(targets)), targets] = 5.0
+    votes = np.full((len(targets), n_labels), 1e-6)
+    votes[np.arange(len(targets)), member_says] = 1.0
+    return ScoredSet(np.array(targets), logits, votes)
+
+
+def test_ensemble_weights_count_the_held_out_off_topic_lines_as_much_as_the_hard_rows():
+    oos, track, refund = LABELS.index(OUT_OF_SCOPE), LABELS.index("track_order"), LABELS.index("get_refund")
+    # the votes are right on one more hard row than the network, but wrong on every off-topic line
+    hard = _scored([track, track, refund, refund], [track, track, refund, refund])
+    hard.logits[3, refund], hard.logits[3, track] = -5.0, 5.0  # the network misreads this row, the votes do not
+    off_topic = _scored([oos, oos, oos], [track, track, track])
+    grid = [(0.0, 0.0), (0.75, 0.0)]
+    assert _best_weights(hard, grid) == (0.75, 0.0)  # on the hard rows alone the votes win
+    assert _best_weights(hard, grid, off_topic) == (0.0, 0.0)
