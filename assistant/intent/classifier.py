@@ -90,7 +90,9 @@ class IntentClassifier:
         for start in range(0, len(texts), INFERENCE_BATCH):
             chunk = order[start: start + INFERENCE_BATCH]
             logits, embeddings = self.backend.run([texts[i] for i in chunk])
-            votes = self.neighbours.probabilities(embeddings) if self.neighbours is not None else None
+            # a model whose chosen neighbour weight is 0 skips the votes (a pass over every stored embedding)
+            voting = self.neighbours is not None and self.card.neighbour_weight > 0
+            votes = self.neighbours.probabilities(embeddings) if voting else None
             vectors = None
             if self.frozen_head is not None or self.in_scope_distance is not None:
                 vectors = self.frozen_encoder([texts[i] for i in chunk])

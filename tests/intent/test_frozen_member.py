@@ -8,6 +8,7 @@ import pytest
 from assistant.intent.classifier import IntentClassifier
 from assistant.intent.frozen_member import FrozenHead, remembering
 from assistant.intent.in_scope_distance import InScopeDistance, standardised_card
+from assistant.intent.knn import NeighbourVoter
 from assistant.intent.model_card import ModelCard
 from assistant.intent.policy import FallbackPolicy
 
@@ -64,3 +65,26 @@ def test_a_message_far_from_every_in_scope_line_is_read_as_out_of_scope(threshol
     reading = _classifier(threshold).predict(["who won the match"])[0]
     assert (reading.intent == "out_of_scope") == off_topic
     assert _classifier(threshold).predict(["money back please"])[0].intent == "get_refund"
+
+
+class _CountingVoter(NeighbourVoter):
+    """Real neighbour votes (every stored line says get_refund) that count their passes."""
+
+    passes = 0
+
+    def probabilities(self, queries):
+        _CountingVoter.passes += 1
+        return super().probabilities(queries)
+
+
+@pytest.mark.parametrize("neighbour_weight, voted", [(0.0, False), (0.5, True)])
+def test_the_votes_run_only_when_the_card_gives_them_weight(neighbour_weight, voted):
+    voter = _CountingVoter(np.ones((2, 4), np.float32), np.array([1, 1]), len(LABELS), k=2, temperature=0.05)
+    classifier = _classifier(threshold=10.0)
+    classifier.neighbours = voter
+    classifier.card = classifier.card.model_copy(update={"neighbour_weight": neighbour_weight})
+    _CountingVoter.passes = 0
+    reading = classifier.predict(["where is my parcel"])[0]
+    assert (_CountingVoter.passes > 0) == voted
+    if not voted:  # the same reading as a model without a neighbour store
+        assert reading == _classifier(threshold=10.0).predict(["where is my parcel"])[0]
