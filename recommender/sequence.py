@@ -132,7 +132,7 @@ def _network(n_items: int, params: SequenceParams, text: np.ndarray | None):
         def forward(self, inputs):
             d = params.dim
             pad = inputs == 0
-            x = self.items[inputs] * d ** 0.5 + self.positions[self.position_ids]
+            x = torch.nn.functional.embedding(inputs, self.items) * d ** 0.5 + self.positions[self.position_ids]
             x = self.dropout(x) * (~pad).unsqueeze(-1)
             normed = self.ln1(x)
             q, k, v = self.wq(normed), self.wk(normed), self.wv(normed)

@@ -101,3 +101,15 @@ def test_the_second_stage_learns_a_signal_the_first_stage_missed():
     picked = [int(np.argmax(reranker.scores(inputs[i]))) for i in range(300)]
     assert np.mean(np.array(picked) == targets) > 0.8
     assert fit_reranker(inputs[:50], targets[:50], RerankParams(min_rows=100)) is None
+
+
+def test_two_fits_on_the_same_behaviour_give_the_same_model():
+    """A fit is repeatable, so two runs of a recommender benchmark differ only by what changed between them (the
+    item embedding's gradient was an accumulating index_put, whose CPU threads add in no fixed order)."""
+    rng = np.random.default_rng(0)
+    users = np.repeat(np.arange(400), 20)
+    items = rng.integers(0, 300, size=users.size)
+    params = SequenceParams(dim=64, max_length=20, item_embedding="id")
+    first, second = (train_sequence_model(users, items, 300, None, params, epochs=1).model for _ in range(2))
+    for name, values in first.weights.items():
+        np.testing.assert_array_equal(values, second.weights[name], err_msg=name)
