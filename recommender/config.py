@@ -53,7 +53,7 @@ class RerankParams:
     tree_patience: int = 30
     threads: int = 2
     bags: int = 3  # trees: models, each stopped early on its own third of the users, summed (1: one model)
-    pool: int = 100  # candidates it re-orders (the fused score's best)
+    pool: int = 200  # candidates it re-orders (the fused score's best; 200 over 100: +.005 NDCG@10 on Industrial valid)
     hidden: int = 32
     dropout: float = 0.1
     epochs: int = 40

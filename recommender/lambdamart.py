@@ -38,17 +38,22 @@ class TreeRanker:
 
     def __post_init__(self) -> None:
         w = self.weights
-        self._children = np.stack([w["left"], w["right"]], axis=1).ravel()  # node 2n: left child, 2n + 1: right
+        # node 2n: left child, 2n + 1: right; native-size indices, so `take` converts nothing per call
+        self._children = np.stack([w["left"], w["right"]], axis=1).ravel().astype(np.intp)
+        self._feature, self._roots = w["feature"].astype(np.intp), w["roots"].astype(np.intp)
+        # the inputs are float32: x > t holds for a float32 x exactly when x > the largest float32 <= t, so the
+        # walk compares in float32 (no float64 copy of the inputs) and still splits as LightGBM's doubles do
+        below = w["threshold"].astype(np.float32)
+        self._threshold = np.where(below > w["threshold"], np.nextafter(below, np.float32(-np.inf)), below)
 
     def scores(self, inputs: np.ndarray) -> np.ndarray:
-        w = self.weights
-        x = np.asarray(inputs, dtype=np.float64)
+        x = np.asarray(inputs, dtype=np.float32)
         flat, starts = x.ravel(), (np.arange(x.shape[0]) * x.shape[1])[:, None]
-        nodes = np.broadcast_to(w["roots"], (x.shape[0], w["roots"].size))
-        for _ in range(int(w["depth"][0])):
-            right = flat.take(starts + w["feature"].take(nodes)) > w["threshold"].take(nodes)
+        nodes = np.broadcast_to(self._roots, (x.shape[0], self._roots.size))
+        for _ in range(int(self.weights["depth"][0])):
+            right = flat.take(starts + self._feature.take(nodes)) > self._threshold.take(nodes)
             nodes = self._children.take(2 * nodes + right)
-        return w["value"].take(nodes).sum(axis=1)
+        return self.weights["value"].take(nodes).sum(axis=1)
 
 
 def from_booster(booster, pool: int) -> TreeRanker:

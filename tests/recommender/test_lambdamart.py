@@ -72,3 +72,18 @@ def test_a_fitted_tree_stage_is_saved_and_serves_the_same_lists(catalogue, inter
     assert isinstance(loaded.current_scorer.reranker, TreeRanker)
     history = [0, 1, 2]
     assert [r.item_id for r in loaded.recommend(history, k=5)] == [r.item_id for r in model.recommend(history, k=5)]
+
+
+def test_float32_inputs_split_as_the_double_thresholds_do():
+    """The walk compares float32 inputs with thresholds rounded down to float32: an input on either side of a
+    double threshold that no float32 can hold goes where the double comparison sends it."""
+    threshold = 0.1  # float32(0.1) is a little above the double 0.1
+    tree = TreeRanker({"feature": np.array([0, 0, 0], np.int32), "threshold": np.array([threshold, np.inf, np.inf]),
+                       "left": np.array([1, 1, 2], np.int32), "right": np.array([2, 1, 2], np.int32),
+                       "value": np.array([0.0, -1.0, 1.0]), "roots": np.array([0], np.int32),
+                       "depth": np.array([1], np.int32)}, pool=2)
+    above = np.float32(threshold)
+    below = np.nextafter(above, np.float32(-np.inf))
+    inputs = np.array([[above], [below]], dtype=np.float32)
+    assert tree.scores(inputs).tolist() == [1.0 if float(above) > threshold else -1.0,
+                                            1.0 if float(below) > threshold else -1.0] == [1.0, -1.0]
