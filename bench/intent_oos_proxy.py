@@ -2,7 +2,7 @@
 vectors) and out-of-scope scores, fitted on the calibration phase's rows and scored on training-derived held-out
 sets and on bench/data/shopper_validation.jsonl. Never on a blind probe.
 
-    .venv/bin/python bench/intent_oos_proxy.py [--cache /tmp/proxy_vectors.npz]
+    .venv/bin/python bench/intent_oos_proxy.py [--cache .state/proxy_vectors.npz]
 
 For each out-of-scope rule the threshold is chosen like training.py chooses it: at most 2 % of the held-out
 in-scope rows of the calibration phase fall back (Bitext variation rows and the project's held-out lines

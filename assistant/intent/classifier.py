@@ -87,11 +87,11 @@ class IntentClassifier:
         """Calibrated probabilities and the out-of-scope score of each text (-inf when the model has none)."""
         probs, oos_scores = np.zeros((len(texts), len(self.labels))), np.full(len(texts), -np.inf)
         order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths pad less
+        # a model whose chosen neighbour weight is 0 skips the votes (a pass over every stored embedding)
+        voting = self.neighbours is not None and self.card.neighbour_weight > 0
         for start in range(0, len(texts), INFERENCE_BATCH):
             chunk = order[start: start + INFERENCE_BATCH]
             logits, embeddings = self.backend.run([texts[i] for i in chunk])
-            # a model whose chosen neighbour weight is 0 skips the votes (a pass over every stored embedding)
-            voting = self.neighbours is not None and self.card.neighbour_weight > 0
             votes = self.neighbours.probabilities(embeddings) if voting else None
             vectors = None
             if self.frozen_head is not None or self.in_scope_distance is not None:

@@ -117,9 +117,9 @@ def choose_policy_and_score(in_scope: tuple[np.ndarray, np.ndarray], off_topic: 
         policy = choose_policy(probs, oos_probs, oos_id, max_fallback * share, in_scope_weights=in_scope_weights)
         falls_back = fallback_mask(probs, oos_id, policy.threshold, policy.margin)
         for doubt_weight in doubt_weights:
-            card = base.model_copy(update={"doubt_weight": doubt_weight})
-            card = card.model_copy(update={"threshold": fit_threshold(
-                card.scores(distances, confidence), falls_back, max_fallback, in_scope_weights)})
+            weighted = base.model_copy(update={"doubt_weight": doubt_weight})
+            card = weighted.model_copy(update={"threshold": fit_threshold(
+                weighted.scores(distances, confidence), falls_back, max_fallback, in_scope_weights)})
             caught = (fallback_mask(oos_probs, oos_id, policy.threshold, policy.margin)
                       | (card.scores(oos_distances, oos_confidence) > card.threshold))
             recall = float(caught.mean()) if len(caught) else 0.0
